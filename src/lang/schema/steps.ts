@@ -1,0 +1,151 @@
+// The standard steps: their parameters, where they may stand, and an example each.
+
+import type { StepSpec } from './types.js';
+
+export const STANDARD_STEPS: readonly StepSpec[] = [
+  {
+    name: 'sh',
+    description: 'Runs a shell script with `/bin/sh -e` in the stage workspace. A non-zero exit fails the step.',
+    params: [
+      { name: 'script', type: 'string', required: true, description: 'the shell script' },
+      { name: 'label', type: 'string', description: 'a name shown in logs instead of the script' },
+      { name: 'returnStatus', type: 'boolean', default: 'false', description: 'record the exit status without failing the stage' },
+      { name: 'timeout', type: 'duration', description: "this step's own time limit (the stage's timeout still applies)" },
+    ],
+    positional: 1,
+    block: 'none',
+    places: ['steps'],
+    example: "sh 'make test'",
+  },
+  {
+    name: 'echo',
+    description: 'Writes a message to the log.',
+    params: [{ name: 'message', type: 'string', required: true, description: 'the text to print' }],
+    positional: 1,
+    block: 'none',
+    places: ['steps', 'notify'],
+    example: "echo 'Deploying…'",
+  },
+  {
+    name: 'error',
+    description: 'Fails the stage with a message.',
+    params: [{ name: 'message', type: 'string', required: true, description: 'why the stage fails' }],
+    positional: 1,
+    block: 'none',
+    places: ['steps'],
+    example: "error 'not on this branch'",
+  },
+  {
+    name: 'dir',
+    description: 'Runs the steps of its block in a sub-directory of the workspace.',
+    params: [{ name: 'path', type: 'string', required: true, description: 'a relative path inside the workspace' }],
+    positional: 1,
+    block: 'required',
+    places: ['steps'],
+    example: "dir 'web' {\n  sh 'npm test'\n}",
+  },
+  {
+    name: 'archive',
+    description: 'Stores files matching a glob as a named artifact for later stages and for download.',
+    params: [
+      { name: 'artifacts', type: 'string-or-strings', required: true, description: 'glob pattern(s) relative to the workspace' },
+      { name: 'name', type: 'string', description: 'the artifact name', default: 'the stage name' },
+    ],
+    positional: 1,
+    block: 'none',
+    places: ['steps'],
+    example: "archive 'dist/**', name: 'site'",
+  },
+  {
+    name: 'unarchive',
+    description: 'Restores a named artifact stored by an earlier stage into the workspace.',
+    params: [
+      { name: 'name', type: 'string', required: true, description: 'the artifact name' },
+      { name: 'into', type: 'string', default: "'.'", description: 'a relative directory to extract into' },
+    ],
+    positional: 1,
+    block: 'none',
+    places: ['steps'],
+    example: "unarchive 'site', into: 'public'",
+  },
+  {
+    name: 'git',
+    description: 'Clones a git repository into the workspace.',
+    params: [
+      { name: 'url', type: 'string', required: true, description: 'the repository URL' },
+      { name: 'branch', type: 'string', description: 'the branch or tag to check out', default: "the remote's default" },
+      { name: 'into', type: 'string', default: 'the repository name', description: 'a relative directory to clone into' },
+    ],
+    positional: 1,
+    block: 'none',
+    places: ['steps'],
+    example: "git url: 'https://example.com/app.git', branch: 'main', into: 'app'",
+  },
+  {
+    name: 'input',
+    description: 'A gate: a person approves or rejects before the run goes on. Rejection fails the stage.',
+    params: [
+      { name: 'message', type: 'string', required: true, description: 'the question shown to the approver' },
+      { name: 'approvers', type: 'strings', description: 'who may answer (token names); anyone with the operator role when absent' },
+      { name: 'timeout', type: 'duration', default: "'24h'", description: 'how long to wait before failing the stage' },
+    ],
+    positional: 1,
+    block: 'none',
+    places: ['gate'],
+    example: "input 'Deploy to production?', approvers: ['release-team'], timeout: '4h'",
+  },
+  {
+    name: 'webhook',
+    description: 'A gate: the run exposes a single-use callback URL; an external system POSTs {"status": "success"|"failure"} to it.',
+    params: [
+      { name: 'description', type: 'string', description: 'what the run waits for' },
+      { name: 'timeout', type: 'duration', default: "'24h'", description: 'how long to wait before failing the stage' },
+    ],
+    positional: 1,
+    block: 'none',
+    places: ['gate'],
+    example: "webhook {\n  description = 'Pingdom health check'\n  timeout = '30m'\n}",
+  },
+  {
+    name: 'poll',
+    description: 'A gate: the orchestrator requests a URL until it answers as expected.',
+    params: [
+      { name: 'url', type: 'string', required: true, description: 'the http(s) URL to request' },
+      { name: 'expect', type: 'integer', default: '200', description: 'the HTTP status that passes' },
+      { name: 'contains', type: 'string', description: 'text the response body must contain' },
+      { name: 'interval', type: 'duration', default: "'10s'", description: 'time between requests' },
+      { name: 'timeout', type: 'duration', default: "'5m'", description: 'how long to keep trying before failing the stage' },
+    ],
+    positional: 1,
+    block: 'none',
+    places: ['gate'],
+    example: "poll {\n  url = 'https://app.example/health'\n  expect = 200\n  contains = 'ok'\n}",
+  },
+  {
+    name: 'slack',
+    description: 'Posts a message to Slack (the URL and channel come from `configure { slack { … } }`). A failed notification is a warning; it never fails the stage.',
+    params: [
+      { name: 'message', type: 'string', required: true, description: 'the message' },
+      { name: 'channel', type: 'string', description: 'overrides the configured channel' },
+    ],
+    positional: 1,
+    block: 'none',
+    places: ['notify', 'steps'],
+    example: "slack 'Shipped to production'",
+  },
+  {
+    name: 'http',
+    description: 'Sends an HTTP request (POST by default) with a JSON body describing the stage. A failed notification is a warning; it never fails the stage.',
+    params: [
+      { name: 'url', type: 'string', required: true, description: 'the URL' },
+      { name: 'method', type: 'string', choices: ['POST', 'PUT', 'GET'], default: "'POST'", description: 'the HTTP method' },
+      { name: 'body', type: 'string', description: 'the request body instead of the default JSON' },
+    ],
+    positional: 1,
+    block: 'none',
+    places: ['notify', 'steps'],
+    example: "http 'https://hooks.example/deployed'",
+  },
+];
+
+export const GATE_BLOCK_STEPS = ['webhook', 'poll'] as const;

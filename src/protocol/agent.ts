@@ -1,0 +1,89 @@
+// The agent protocol (version 1): what the orchestrator sends an agent and what the agent reports.
+// Local mode carries these as JSON lines over the agent child's stdin/stdout; server mode over HTTP.
+
+import type { Op } from './plan.js';
+
+export const AGENT_PROTOCOL_VERSION = 1;
+
+/** Everything an agent needs to run one attempt of one stage. */
+export interface StageJob {
+  readonly protocol: typeof AGENT_PROTOCOL_VERSION;
+  /** Unique per attempt: `${runId}/${stagePath}#${attempt}`. */
+  readonly jobId: string;
+  readonly runId: string;
+  readonly stagePath: string;
+  readonly attempt: number;
+  readonly ops: readonly Op[];
+  /** Absolute directory the stage works in (prepared by the orchestrator in local mode). */
+  readonly workspace: string;
+  /** Values of the secret variables named in SETVARS ops (never stored in the plan). */
+  readonly secrets: Readonly<Record<string, string>>;
+  /** Values to mask in every log line besides the secrets (e.g. tokens the orchestrator minted). */
+  readonly maskValues: readonly string[];
+  /** Environment every process starts from (PATH, HOME, …), before SETVARS. */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** The whole stage's time limit. */
+  readonly timeoutMs: number;
+  /** Time between SIGTERM and SIGKILL when a step is stopped. */
+  readonly graceMs: number;
+  /** Where STORE/FETCH and caches go: a local object store directory (S3 later). */
+  readonly objects: { readonly kind: 'local'; readonly dir: string } | null;
+  /** The project, for cache keys across runs. */
+  readonly project: string;
+}
+
+export type StepStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped';
+export type StageOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+
+/** One chunk of output. `seq` increases by one per chunk within a job, from 1. */
+export interface LogChunk {
+  readonly seq: number;
+  /** The step index, or null for the agent's own lines (cache hit/miss, artifact sizes). */
+  readonly step: number | null;
+  readonly stream: 'stdout' | 'stderr' | 'system';
+  /** Already masked text. */
+  readonly text: string;
+}
+
+export type AgentEvent =
+  | { readonly type: 'job-started'; readonly jobId: string; readonly at: number }
+  | { readonly type: 'logs'; readonly jobId: string; readonly chunks: readonly LogChunk[] }
+  | {
+      readonly type: 'step-started';
+      readonly jobId: string;
+      readonly step: number;
+      readonly label: string;
+      readonly at: number;
+    }
+  | {
+      readonly type: 'step-finished';
+      readonly jobId: string;
+      readonly step: number;
+      readonly status: StepStatus;
+      readonly exitCode: number | null;
+      readonly signal: string | null;
+      readonly durationMs: number;
+      readonly message: string;
+    }
+  | {
+      readonly type: 'job-finished';
+      readonly jobId: string;
+      readonly outcome: StageOutcome;
+      readonly message: string;
+      readonly durationMs: number;
+      /** The last log seq sent, so the receiver knows when it has every chunk. */
+      readonly lastSeq: number;
+      /** Artifacts stored and caches saved by this job. */
+      readonly artifacts: readonly { readonly name: string; readonly digest: string; readonly size: number; readonly files: number }[];
+    };
+
+/** Messages to a local agent child on stdin. */
+export type AgentCommand =
+  | { readonly type: 'run'; readonly job: StageJob }
+  | { readonly type: 'cancel'; readonly jobId: string; readonly reason: string }
+  | { readonly type: 'shutdown' };
+
+/** Messages from a local agent child on stdout: a hello, then events. */
+export type AgentMessage =
+  | { readonly type: 'hello'; readonly protocol: typeof AGENT_PROTOCOL_VERSION; readonly capabilities: readonly string[]; readonly pid: number }
+  | AgentEvent;
