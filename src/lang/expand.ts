@@ -335,6 +335,9 @@ class Expander {
 
   /** Evaluates a value in a frame (and, for `env.X`, a stage's environment). */
   evaluate(v: Value, frame: EvalSite, environment: string | undefined): Maybe {
+    // Literals need no scope: the common case, kept cheap.
+    if (v.kind === 'number' || v.kind === 'bool') return v.value;
+    if (v.kind === 'string' && v.segments.length === 1 && v.segments[0]?.kind === 'text') return v.segments[0].text;
     const ev = new Evaluator(this.scopeFor(frame, environment));
     const x = ev.value(v);
     for (const p of ev.problems) {

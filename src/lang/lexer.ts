@@ -52,14 +52,29 @@ const SINGLE_PUNCT: Record<string, Punct> = {
   '.': '.',
 };
 
+/** Lexes a whole file at once (tests and tools); the parser pulls tokens one by one instead. */
 export function lex(source: SourceFile, bag: DiagnosticBag): LexResult {
-  return new Lexer(source, bag, 0, source.text.length).run(false);
+  const lexer = new Lexer(source, bag, 0, source.text.length);
+  const tokens: Token[] = [];
+  for (let t = lexer.nextToken(); ; t = lexer.nextToken()) {
+    tokens.push(t);
+    if (t.kind === 'eof') break;
+  }
+  return { tokens, comments: lexer.comments };
+}
+
+/** A lexer the parser pulls from: tokens are not all kept alive at once, which spares the GC. */
+export function tokenStream(source: SourceFile, bag: DiagnosticBag): { nextToken(): Token; readonly comments: Comment[] } {
+  return new Lexer(source, bag, 0, source.text.length);
 }
 
 class Lexer {
   private pos: number;
   private newline = false;
+  /** Tokens lexed but not yet handed out (or, inside `${…}`, all of them). */
   readonly tokens: Token[] = [];
+  private ended = false;
+  private queueHead = 0;
   readonly comments: Comment[] = [];
 
   constructor(
@@ -75,22 +90,42 @@ class Lexer {
     return this.source.text;
   }
 
+  /** The next token; `eof` (repeatedly) at the end. */
+  nextToken(): Token {
+    while (this.queueHead >= this.tokens.length) {
+      this.tokens.length = 0;
+      this.queueHead = 0;
+      if (this.ended || !this.step(false)) {
+        this.ended = true;
+        return { kind: 'eof', start: this.limit, end: this.limit, text: '', newlineBefore: true, quote: undefined, parts: undefined };
+      }
+    }
+    return this.tokens[this.queueHead++] as Token;
+  }
+
   /**
-   * Tokenises to the limit, or — inside `${…}` — to the `}` that closes the
-   * interpolation (`inInterp`), leaving `pos` on that brace.
+   * Tokenises a `${…}` body to the `}` that closes it, leaving `pos` on that brace.
    */
-  run(inInterp: boolean): LexResult {
+  runInterpolation(): void {
+    while (this.step(true)) {
+      // every token stays in this.tokens
+    }
+  }
+
+  private depth = 0;
+
+  /** Lexes one step (a token, a comment run or an error); false at the end of input. */
+  private step(inInterp: boolean): boolean {
     const text = this.text;
-    let depth = 0;
-    while (true) {
+    {
       this.skipTrivia();
-      if (this.pos >= this.limit) break;
+      if (this.pos >= this.limit) return false;
       const start = this.pos;
       const c = text.charCodeAt(start);
       if (inInterp) {
-        if (c === CH_RBRACE && depth === 0) break;
-        if (c === CH_LBRACE) depth++;
-        if (c === CH_RBRACE) depth--;
+        if (c === CH_RBRACE && this.depth === 0) return false;
+        if (c === CH_LBRACE) this.depth++;
+        if (c === CH_RBRACE) this.depth--;
       }
       if (isIdentStart(c)) {
         let end = start + 1;
@@ -102,7 +137,7 @@ class Lexer {
           end++;
         }
         this.push('ident', start, end, text.slice(start, end));
-        continue;
+        return true;
       }
       if (isDigit(c) || (c === CH_MINUS && isDigit(text.charCodeAt(start + 1)))) {
         let end = start + 1;
@@ -127,28 +162,35 @@ class Lexer {
           );
           this.push('number', start, bad, text.slice(start, end));
           this.pos = bad;
-          continue;
+          return true;
         }
         this.push('number', start, end, text.slice(start, end));
-        continue;
+        return true;
       }
       if (c === CH_SQUOTE || c === CH_DQUOTE) {
         this.lexString(c);
-        continue;
+        return true;
       }
-      const two = text.slice(start, start + 2);
-      if (two === '==' || two === '!=' || two === '=~' || two === '->' || two === '&&' || two === '||') {
+      const c2 = text.charCodeAt(start + 1);
+      const two =
+        c === CH_EQ ? (c2 === CH_EQ ? '==' : c2 === CH_TILDE ? '=~' : undefined)
+        : c === CH_BANG ? (c2 === CH_EQ ? '!=' : undefined)
+        : c === CH_MINUS ? (c2 === CH_GT ? '->' : undefined)
+        : c === CH_AMP ? (c2 === CH_AMP ? '&&' : undefined)
+        : c === CH_PIPE ? (c2 === CH_PIPE ? '||' : undefined)
+        : undefined;
+      if (two !== undefined) {
         this.push('punct', start, start + 2, two);
-        continue;
+        return true;
       }
       if (c === CH_EQ || c === CH_BANG) {
         this.push('punct', start, start + 1, c === CH_EQ ? '=' : '!');
-        continue;
+        return true;
       }
       const single = SINGLE_PUNCT[text[start] as string];
       if (single !== undefined) {
         this.push('punct', start, start + 1, single);
-        continue;
+        return true;
       }
       if (c === 0x23) {
         // `# …` is a comment in many languages: report it once and skip the line.
@@ -156,7 +198,7 @@ class Lexer {
         if (end < 0 || end > this.limit) end = this.limit;
         this.bag.report('E0104', this.source, { start, end: start + 1 }, "unexpected character '#'", strayHelp(c));
         this.pos = end;
-        continue;
+        return true;
       }
       // Anything else is reported once per run of unknown characters.
       let end = start + 1;
@@ -171,10 +213,7 @@ class Lexer {
       );
       this.pos = end;
     }
-    if (!inInterp) {
-      this.tokens.push({ kind: 'eof', start: this.limit, end: this.limit, text: '', newlineBefore: true });
-    }
-    return { tokens: this.tokens, comments: this.comments };
+    return true;
   }
 
   get position(): number {
@@ -187,8 +226,9 @@ class Lexer {
     return '{}()[],:.=!-&|/'.indexOf(String.fromCharCode(c)) < 0;
   }
 
-  private push(kind: Token['kind'], start: number, end: number, text: string, extra?: Partial<Token>): void {
-    this.tokens.push({ kind, start, end, text, newlineBefore: this.newline, ...extra });
+  private push(kind: Token['kind'], start: number, end: number, text: string, quote?: QuoteStyle, parts?: StringPart[]): void {
+    // One object shape for every token keeps property access monomorphic in the parser.
+    this.tokens.push({ kind, start, end, text, newlineBefore: this.newline, quote, parts });
     this.newline = false;
     this.pos = end;
   }
@@ -240,8 +280,9 @@ class Lexer {
   private lexString(quoteChar: number): void {
     const text = this.text;
     const start = this.pos;
-    const q = String.fromCharCode(quoteChar);
-    const triple = text.startsWith(q + q + q, start);
+    const q = quoteChar === CH_SQUOTE ? "'" : '"';
+    const qqq = quoteChar === CH_SQUOTE ? "'''" : '"""';
+    const triple = text.charCodeAt(start + 1) === quoteChar && text.charCodeAt(start + 2) === quoteChar;
     const style: QuoteStyle =
       quoteChar === CH_SQUOTE ? (triple ? 'triple-single' : 'single') : triple ? 'triple-double' : 'double';
     const interpolates = quoteChar === CH_DQUOTE;
@@ -258,7 +299,7 @@ class Lexer {
         continue;
       }
       if (!triple && c === CH_LF) break;
-      if (c === quoteChar && (!triple || text.startsWith(q + q + q, i))) {
+      if (c === quoteChar && (!triple || text.startsWith(qqq, i))) {
         contentEnd = i;
         break;
       }
@@ -272,7 +313,7 @@ class Lexer {
     if (contentEnd < 0) {
       contentEnd = Math.min(i, this.limit);
       end = contentEnd;
-      const closing = triple ? q + q + q : q;
+      const closing = triple ? qqq : q;
       this.bag.report(
         'E0101',
         this.source,
@@ -286,7 +327,7 @@ class Lexer {
       end = contentEnd + open;
     }
     const parts = this.stringParts(contentStart, contentEnd, style);
-    this.push('string', start, end, text.slice(start, end), { quote: style, parts });
+    this.push('string', start, end, text.slice(start, end), style, parts);
   }
 
   /** Skips a `${…}` body (from just after `${`), returning the offset after its `}`. */
@@ -319,6 +360,11 @@ class Lexer {
 
   private stringParts(contentStart: number, contentEnd: number, style: QuoteStyle): StringPart[] {
     const text = this.text;
+    if (style === 'single' || style === 'double') {
+      // Most strings hold no escape and no interpolation: take them as they are.
+      const body = text.slice(contentStart, contentEnd);
+      if (body.indexOf('\\') < 0 && (style === 'single' || body.indexOf('${') < 0)) return [{ kind: 'text', text: body }];
+    }
     const parts: StringPart[] = [];
     const deletions = style === 'triple-single' || style === 'triple-double' ? dedentDeletions(text, contentStart, contentEnd) : [];
     let deletion = 0;
@@ -360,7 +406,7 @@ class Lexer {
         buf = '';
         const exprStart = i + 2;
         const sub = new Lexer(this.source, this.bag, exprStart, contentEnd);
-        sub.run(true);
+        sub.runInterpolation();
         const exprEnd = sub.position;
         if (exprEnd >= contentEnd || text.charCodeAt(exprEnd) !== CH_RBRACE) {
           this.bag.report(

@@ -40,8 +40,8 @@ export interface Token {
   readonly text: string;
   /** True when a line break (or a comment holding one) precedes the token. */
   readonly newlineBefore: boolean;
-  readonly quote?: QuoteStyle;
-  readonly parts?: readonly StringPart[];
+  readonly quote?: QuoteStyle | undefined;
+  readonly parts?: readonly StringPart[] | undefined;
 }
 
 export interface Comment {

@@ -6,26 +6,49 @@ import type { SourceFile, Span } from '../source.js';
 import type { Punct, Token } from '../tokens.js';
 import type { Ident } from '../ast.js';
 
+/** Where a cursor's tokens come from: the lexer, pulled lazily, or a list (inside `${…}`). */
+export interface TokenSource {
+  nextToken(): Token;
+}
+
+export function listSource(tokens: readonly Token[], eof: Token): TokenSource {
+  let i = 0;
+  return { nextToken: () => (i < tokens.length ? (tokens[i++] as Token) : eof) };
+}
+
 export class Cursor {
-  private index = 0;
+  /** Lookahead not yet consumed; the parser never looks more than a few tokens ahead. */
+  private readonly ahead: Token[] = [];
+  private last: Token | undefined;
 
   constructor(
-    readonly tokens: readonly Token[],
+    private readonly tokenSource: TokenSource,
     readonly source: SourceFile,
     readonly bag: DiagnosticBag,
   ) {}
 
+  private fill(n: number): void {
+    while (this.ahead.length <= n) this.ahead.push(this.tokenSource.nextToken());
+  }
+
   get peek(): Token {
-    return this.tokens[this.index] as Token;
+    if (this.ahead.length === 0) this.ahead.push(this.tokenSource.nextToken());
+    return this.ahead[0] as Token;
   }
 
   peekAt(ahead: number): Token {
-    return this.tokens[Math.min(this.index + ahead, this.tokens.length - 1)] as Token;
+    this.fill(ahead);
+    return this.ahead[ahead] as Token;
   }
 
-  /** The token just consumed (or the first token). */
+  /** The token just consumed (or the first token, before any). */
   get previous(): Token {
-    return this.tokens[Math.max(0, this.index - 1)] as Token;
+    return this.last ?? this.peek;
+  }
+
+  /** True once any token has been consumed. */
+  get started(): boolean {
+    return this.last !== undefined;
   }
 
   get atEnd(): boolean {
@@ -34,7 +57,10 @@ export class Cursor {
 
   next(): Token {
     const t = this.peek;
-    if (t.kind !== 'eof') this.index++;
+    if (t.kind !== 'eof') {
+      this.ahead.shift();
+      this.last = t;
+    }
     return t;
   }
 
@@ -71,7 +97,7 @@ export class Cursor {
     const t = this.peek;
     if (t.kind === 'eof' || t.newlineBefore) {
       const prev = this.previous;
-      if (this.index > 0 && prev.end <= t.start) return { start: prev.end, end: prev.end };
+      if (this.started && prev.end <= t.start) return { start: prev.end, end: prev.end };
     }
     return { start: t.start, end: t.end };
   }

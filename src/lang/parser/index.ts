@@ -2,7 +2,7 @@
 
 import type { OttoFile } from '../ast.js';
 import { DiagnosticBag, type Diagnostic } from '../diagnostics.js';
-import { lex } from '../lexer.js';
+import { tokenStream } from '../lexer.js';
 import type { SourceFile } from '../source.js';
 import { Cursor } from './cursor.js';
 import { parseFile } from './file.js';
@@ -14,8 +14,8 @@ export interface ParseResult {
 
 export function parse(source: SourceFile): ParseResult {
   const bag = new DiagnosticBag();
-  const { tokens, comments } = lex(source, bag);
-  const file = parseFile(new Cursor(tokens, source, bag), comments);
+  const stream = tokenStream(source, bag);
+  const file = parseFile(new Cursor(stream, source, bag), stream.comments);
   return { file, diagnostics: bag.items };
 }
 

@@ -12,7 +12,7 @@ import type {
   Value,
 } from '../ast.js';
 import type { Token } from '../tokens.js';
-import { Cursor, describe } from './cursor.js';
+import { Cursor, describe, listSource } from './cursor.js';
 
 /** Tokens that can start a value. */
 export function startsValue(c: Cursor, t: Token = c.peek): boolean {
@@ -55,7 +55,7 @@ export function parseString(c: Cursor): StringLit {
     const span = { start: part.start - 2, end: part.end + 1 };
     if (part.tokens.length === 0) continue; // reported by the lexer
     const eof: Token = { kind: 'eof', start: part.end, end: part.end, text: '', newlineBefore: false };
-    const sub = new Cursor([...part.tokens, eof], c.source, c.bag);
+    const sub = new Cursor(listSource(part.tokens, eof), c.source, c.bag);
     const expr = parseValue(sub, 'a plan-time value inside ${…}');
     if (expr !== undefined && !sub.atEnd) {
       const extra = sub.peek;
