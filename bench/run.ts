@@ -2,9 +2,11 @@
 // Not a test: timings depend on the machine. Pass section names to run only some.
 
 import { printLanguage } from './lang.js';
+import { printPlan } from './plan.js';
 
 const sections: Record<string, () => void | Promise<void>> = {
   language: printLanguage,
+  plan: printPlan,
 };
 
 const wanted = process.argv.slice(2);

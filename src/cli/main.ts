@@ -1,6 +1,6 @@
 // The composition root of the otto command: parses arguments and dispatches to commands.
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import pc from 'picocolors';
 import { EXIT, UsageError, useColor, writeErr } from './io.js';
@@ -26,7 +26,7 @@ function build(setExit: (code: number) => void): Command {
   program
     .command('check')
     .description('check pipeline files and report every problem (exit 1 on errors)')
-    .argument('[files...]', 'pipeline files', [])
+    .argument('[files...]', "pipeline files (default: Ottofile), or '-' for standard input", [])
     .option('--json', 'print one JSON object: {"ok", "diagnostics": [...]}')
     .action(async (files: string[], opts: { json?: boolean }) => {
       const { runCheck } = await import('./commands/check.js');
@@ -44,8 +44,49 @@ function build(setExit: (code: number) => void): Command {
       await act(() => runFmt(files, opts))();
     });
 
+  program
+    .command('lock')
+    .description('fetch remote libraries into the cache and pin them by sha256 in otto.lock')
+    .argument('[files...]', 'pipeline files (otto.lock is written beside each)', [])
+    .option('--update', 're-resolve git refs and download tarballs again, pinning changed content')
+    .option('--check', 'exit 1 when otto.lock lacks a used library, pins an unused one, or the cache lacks one (writes nothing)')
+    .action(async (files: string[], opts: { update?: boolean; check?: boolean }) => {
+      const { runLock } = await import('./commands/lock.js');
+      await act(() => runLock(files, opts))();
+    });
+
+  const contextFlags = (cmd: Command): Command =>
+    cmd
+      .option('--event <event>', 'trigger event: push, pull_request, tag, cron, manual, api (default: manual)')
+      .option('--branch <name>', 'branch (default: the current git branch)')
+      .option('--tag <name>', 'tag (default: none)')
+      .option('--sha <sha>', 'commit (default: git HEAD)')
+      .option('--base <rev>', 'compute changed files against this revision')
+      .option('--var <name=value>', 'a pipeline var (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[]);
+
+  contextFlags(
+    program
+      .command('explain')
+      .description('show exactly what a run will do, and why, without running anything')
+      .argument('[file]', 'pipeline file (default: Ottofile, or the inferred pipeline when there is none)'),
+  )
+    .option('--json', 'print the plan as JSON (same as --format json)')
+    .option('--format <format>', 'text, json, dot or mermaid', 'text')
+    .action(async (file: string | undefined, opts: Record<string, unknown>) => {
+      const { runExplain } = await import('./commands/explain.js');
+      await act(() => runExplain(file, { ...opts, vars: opts.var as string[] }))();
+    });
+
+  program
+    .command('init')
+    .description('write the pipeline Otto infers for this project to Ottofile')
+    .option('--force', 'replace an existing Ottofile')
+    .action(async (opts: { force?: boolean }) => {
+      const { runInit } = await import('./commands/init.js');
+      await act(() => runInit(opts))();
+    });
+
   program.addHelpText('after', '\nRun `otto <command> --help` for a command\'s options. Docs: docs/ in the Otto repository.');
-  void Option;
   return program;
 }
 

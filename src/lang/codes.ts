@@ -1,5 +1,5 @@
 // The registry of diagnostic codes: the one place each code, its severity and its meaning live.
-// docs/diagnostics.md is generated from this table (`npm run docs:diagnostics`); a test keeps them equal.
+// docs/diagnostics.md is generated from this table (`npm run docs`); a test keeps them equal.
 
 export interface CodeInfo {
   readonly severity: 'error' | 'warning';
@@ -261,7 +261,7 @@ export const CODES = {
   E0605: {
     severity: 'error',
     title: 'unknown blueprint',
-    explanation: "`from 'NAME'` in a pipeline names no blueprint that `use` brings in. A blueprint is known by its `use` entry, its `as` alias, or its file name without extension.",
+    explanation: "`from 'NAME'` in a pipeline names no blueprint that `use` brings in. A blueprint is known by its `use` entry, its `as` alias, its file name without extension, or its `name` setting.",
     example: "pipeline {\n  from 'rubygem'\n}",
   },
   E0606: {
@@ -273,13 +273,13 @@ export const CODES = {
   E0607: {
     severity: 'error',
     title: 'unknown name',
-    explanation: "An expression refers to a name that is not known at plan time. Known names: `it` and `each … as` variables, `vars.NAME`, `env.NAME`, `run.branch`, `run.tag`, `run.event`, `run.sha`, and `branch`, `tag`, `event`. Shell variables belong in single-quoted strings: `sh 'echo ${HOME}'`.",
+    explanation: "An expression refers to a name that is not known at plan time. Known names: `it` and `each … as` variables, `vars.NAME`, `env.NAME`, `run.branch`, `run.tag`, `run.event`, `run.sha`, `run.project`, and `branch`, `tag`, `event`. Shell variables belong in single-quoted strings: `sh 'echo ${HOME}'`.",
     example: "pipeline {\n  steps { sh \"echo ${HOME}\" }\n}",
   },
   E0608: {
     severity: 'error',
     title: 'unknown function',
-    explanation: 'Plan-time functions are `concat`, `changed`, `lower`, `upper` and `join`.',
+    explanation: 'Plan-time functions are `concat`, `changed`, `lower`, `upper`, `join` and `basename`.',
     example: "pipeline {\n  stage {\n    name = concatenate('a', 'b')\n    steps { sh 'make' }\n  }\n}",
   },
   E0609: {
@@ -303,7 +303,7 @@ export const CODES = {
   E0612: {
     severity: 'error',
     title: 'duplicate library name',
-    explanation: 'Two `use` entries are known by the same name. Give one of them another name with `as`.',
+    explanation: 'Two `use` entries are known by the same name (an `as` alias, or a blueprint that `from` cannot tell apart from another). Give one of them another name with `as`.',
   },
   E0613: {
     severity: 'error',
@@ -353,13 +353,13 @@ export const CODES = {
   W0102: {
     severity: 'warning',
     title: 'condition is never true',
-    explanation: 'A condition can never hold, such as `branch == \'a\' && branch == \'b\'`, or compares `tag` with a value that is not a tag name. The stage will always be skipped.',
+    explanation: 'A condition can never hold, such as `branch == \'a\' && branch == \'b\'`. The stage will always be skipped.',
     example: "pipeline {\n  stage('Deploy') {\n    when { branch == 'main' && branch == 'release' }\n    steps { sh 'make deploy' }\n  }\n}",
   },
   W0103: {
     severity: 'warning',
     title: 'unused declaration',
-    explanation: 'An environment, a blueprint var or a library is declared but never used.',
+    explanation: 'An environment is declared but no stage deploys to it.',
     example: "environments { staging { } }\npipeline {\n  steps { sh 'make' }\n}",
   },
   W0104: {

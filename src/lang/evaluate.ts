@@ -26,7 +26,7 @@ export interface Scope {
   readonly changedFiles?: readonly string[] | undefined;
 }
 
-export const FUNCTIONS = ['concat', 'changed', 'lower', 'upper', 'join'] as const;
+export const FUNCTIONS = ['concat', 'changed', 'lower', 'upper', 'join', 'basename'] as const;
 
 export class Evaluator {
   readonly problems: EvalProblem[] = [];
@@ -94,11 +94,13 @@ export class Evaluator {
         if (args.some((a) => a === UNKNOWN)) return UNKNOWN;
         return (args as PlanValue[]).map(toText).join('');
       case 'lower':
-      case 'upper': {
+      case 'upper':
+      case 'basename': {
         if (args.length !== 1) return bad(`${name}() takes one argument, got ${args.length}`);
         const a = args[0] as Maybe;
         if (a === UNKNOWN) return UNKNOWN;
         const s = toText(a);
+        if (name === 'basename') return s.replace(/\/+$/, '').split('/').pop() ?? '';
         return name === 'lower' ? s.toLowerCase() : s.toUpperCase();
       }
       case 'join': {
@@ -133,8 +135,10 @@ export class Evaluator {
  * yields the chart directories that hold a change, each once, sorted.
  */
 export function changedMatches(files: readonly string[], pattern: string): string[] {
-  const depth = pattern.split('/').length;
   const re = globToRegExp(pattern);
+  // With `**` the glob spans any depth: match whole paths rather than cutting them.
+  if (pattern.includes('**')) return [...new Set(files.filter((f) => re.test(f)))].sort();
+  const depth = pattern.split('/').length;
   const out = new Set<string>();
   for (const f of files) {
     const parts = f.split('/');

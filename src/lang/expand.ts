@@ -55,6 +55,8 @@ export interface ExpandedStage {
   readonly file: OttoFile;
   /** Undefined when the name depends on something not known yet. */
   readonly name: string | undefined;
+  /** The names from the root joined by '/', or undefined when any of them is unknown. */
+  readonly path: string | undefined;
   /** Where the name came from, for diagnostics. */
   readonly nameSpan: Span;
   readonly explicitName: boolean;
@@ -100,6 +102,8 @@ export interface EvalSite {
 
 export interface Expansion {
   readonly root: Seq;
+  /** Stages by full path and by name, for `from` references. */
+  readonly index: { readonly byPath: ReadonlyMap<string, readonly ExpandedStage[]>; readonly byName: ReadonlyMap<string, readonly ExpandedStage[]> };
   /** Evaluates a value at a site (with `env.X` from an environment); problems join `problems`. */
   readonly evaluate: (v: Value, site: EvalSite, environment?: string) => Maybe;
   readonly stages: readonly ExpandedStage[];
@@ -116,8 +120,7 @@ export function pathOf(stage: ExpandedStage): (string | undefined)[] {
 
 /** The path as text, or undefined when a segment is unknown. */
 export function pathText(stage: ExpandedStage): string | undefined {
-  const p = pathOf(stage);
-  return p.some((x) => x === undefined) ? undefined : p.join('/');
+  return stage.path;
 }
 
 export function expand(program: Program, context: ExpandContext): Expansion {
@@ -159,8 +162,15 @@ class Expander {
     const top = main.items.find((i): i is Pipeline | Blueprint => i.kind === 'pipeline' || i.kind === 'blueprint');
     const frame: Frame = { file: main, parent: undefined, bindings: [], blueprint: undefined, trail: [], unnamed: this.counter(undefined) };
     const root = top ? this.sequence(this.topNodes(top, frame), frame) : { kind: 'seq' as const, items: [] };
+    const byPath = new Map<string, ExpandedStage[]>();
+    const byName = new Map<string, ExpandedStage[]>();
+    for (const st of this.stages) {
+      if (st.path !== undefined) byPath.set(st.path, [...(byPath.get(st.path) ?? []), st]);
+      if (st.name !== undefined) byName.set(st.name, [...(byName.get(st.name) ?? []), st]);
+    }
     return {
       root,
+      index: { byPath, byName },
       stages: this.stages,
       problems: this.problems,
       environments: this.environments,
@@ -309,6 +319,7 @@ class Expander {
       decl,
       file: frame.file,
       name,
+      path: name === undefined || (frame.parent && frame.parent.path === undefined) ? undefined : frame.parent ? `${frame.parent.path as string}/${name}` : name,
       nameSpan,
       explicitName,
       parent: frame.parent,
@@ -403,7 +414,8 @@ export function makeScope(
       if (head === 'vars') {
         if (blueprint) return blueprint.vars.has(second) ? blueprint.vars.get(second) : undefined;
         if (context.vars === undefined) return UNKNOWN;
-        return context.vars[second];
+        // Like an unset tag, a var nobody passed is '' (explain shows it as not set).
+        return context.vars[second] ?? '';
       }
       if (head === 'run') {
         if (second === 'branch' || second === 'tag' || second === 'event' || second === 'sha' || second === 'project') {

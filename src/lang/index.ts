@@ -3,6 +3,7 @@
 export type * from './ast.js';
 export { SourceFile, type Span, type Position } from './source.js';
 export { parse, type ParseResult } from './parser/index.js';
+export { format } from './format.js';
 export { loadProgram, loadProgramFromSource, isRemoteUse, literal, parseStepManifest, type Program, type BlueprintUnit, type LibraryUnit, type LoadOptions, type RemoteResolver } from './program.js';
 export { check, type CheckResult } from './check/index.js';
 export { expand, pathText, pathOf, type Expansion, type ExpandedStage, type ExpandContext, type Seq, type Par, type Binding, type EvalSite } from './expand.js';
@@ -16,5 +17,5 @@ export { globMatch, globToRegExp } from './glob.js';
 export { STANDARD_STEPS } from './schema/steps.js';
 export * as schema from './schema/settings.js';
 export type { StepSpec, ParamSpec, BlockSpec } from './schema/types.js';
-export { compareOrder } from './check/references.js';
+export { compareOrder, findStages } from './check/references.js';
 export { EVENTS } from './check/conditions.js';

@@ -118,6 +118,8 @@ class Loader {
             continue;
           }
           path = r.path;
+          // A tarball whose root is one directory (release archives often are) means that directory.
+          path = singleTopDirectory(r.path);
         } else {
           path = resolve(dirname(file.source.path), text);
         }
@@ -177,7 +179,8 @@ class Loader {
     const names = new Set<string>();
     if (entry.alias) names.add(entry.alias.name);
     names.add(text);
-    names.add(stripExt(basename(text)));
+    if (!isRemoteUse(text)) names.add(stripExt(basename(text)));
+    else names.add(libraryName(text));
     names.add(stripExt(basename(found)));
     const nameSetting = decl.items.find((i): i is Setting => i.kind === 'setting' && i.name.name === 'name');
     if (nameSetting?.value.kind === 'string') {
@@ -198,7 +201,7 @@ class Loader {
     const subdirs = readdirSync(dir).filter((n) => isFile(join(dir, n, 'otto-step.json'))).sort();
     if (subdirs.length === 0) return undefined;
     const steps: StepSpec[] = [];
-    const libName = entry.alias?.name ?? basename(dir);
+    const libName = entry.alias?.name ?? (entry.source.kind === 'string' ? libraryName(literal(entry.source) ?? basename(dir)) : basename(dir));
     for (const sub of subdirs) {
       const specPath = join(dir, sub, 'otto-step.json');
       const spec = parseStepManifest(safeRead(specPath), join(dir, sub), libName);
@@ -284,6 +287,18 @@ function stripExt(name: string): string {
   return name.replace(/\.(otto|blueprint)$/, '').replace(/\.otto$/, '');
 }
 
+function singleTopDirectory(dir: string): string {
+  try {
+    const entries = readdirSync(dir).filter((n) => !n.startsWith('.'));
+    if (entries.length === 1 && isDir(join(dir, entries[0] as string)) && !isFile(join(dir, entries[0] as string, 'otto-step.json'))) {
+      return join(dir, entries[0] as string);
+    }
+  } catch {
+    // not a directory: resolved as it is
+  }
+  return dir;
+}
+
 function isFile(p: string): boolean {
   try {
     return statSync(p).isFile();
@@ -312,8 +327,20 @@ function safeRead(p: string): string {
 function relativeLike(fromPath: string, found: string, text: string): string {
   if (text.startsWith('/')) return found;
   const base = dirname(fromPath);
-  const rel = found.startsWith(resolve(base) + '/') ? found.slice(resolve(base).length + 1) : found;
+  const absBase = resolve(base);
+  const abs = resolve(found);
+  // Outside the using file's directory (a `../x` entry, a remote library in the cache): absolute.
+  if (!abs.startsWith(absBase + '/')) return abs;
+  const rel = abs.slice(absBase.length + 1);
   return base === '.' ? rel : join(base, rel);
+}
+
+/** A short name for a library from its use text: the last path segment without extension. */
+function libraryName(text: string): string {
+  const git = /^git\+[^#]*?([^/#]+?)(?:\.git)?(?:#[^:]*(?::(.*))?)?$/.exec(text);
+  if (git) return (git[2] ? basename(git[2].replace(/\/+$/, '')) : git[1]) ?? text;
+  const clean = text.replace(/[?#].*$/, '').replace(/\/+$/, '');
+  return basename(clean).replace(/\.(tar\.gz|tgz|tar|otto|blueprint)$/, '');
 }
 
 function relativeTo(file: OttoFile, p: string): string {

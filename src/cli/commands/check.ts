@@ -1,6 +1,6 @@
 // `otto check [FILE…]`: report every problem in pipeline files; exit 1 on errors.
 
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { check, diagnosticToJson, hasErrors, loadProgram, renderDiagnostics, summarize, type Diagnostic } from '../../lang/index.js';
 import { displayPath, EXIT, UsageError, useColor, writeOut } from '../io.js';
 import { lockResolver } from '../../plan/lock-resolver.js';
@@ -15,11 +15,14 @@ export function runCheck(files: readonly string[], options: CheckOptions): numbe
   const all: Diagnostic[] = [];
   const summaries: string[] = [];
   for (const f of targets) {
-    const program = loadProgram(f, { resolveRemote: lockResolver(f) });
+    const program =
+      f === '-'
+        ? loadProgram('<stdin>', { text: readFileSync(0, 'utf8'), resolveRemote: lockResolver('Ottofile') })
+        : loadProgram(f, { resolveRemote: lockResolver(f) });
     const { diagnostics } = check(program);
     all.push(...diagnostics);
     const errors = hasErrors(diagnostics);
-    summaries.push(`${displayPath(f)}: ${errors ? summarize(diagnostics) : diagnostics.length ? `ok (${summarize(diagnostics)})` : 'ok'}`);
+    summaries.push(`${f === '-' ? '<stdin>' : displayPath(f)}: ${errors ? summarize(diagnostics) : diagnostics.length ? `ok (${summarize(diagnostics)})` : 'ok'}`);
   }
   if (options.json) {
     const out = { ok: !hasErrors(all), diagnostics: all.map((d) => diagnosticToJson(d, displayPath(d.source.path))) };

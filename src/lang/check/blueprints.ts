@@ -21,7 +21,12 @@ export function checkFromBlueprints(ctx: CheckContext, file: OttoFile): void {
 function checkFrom(ctx: CheckContext, file: OttoFile, from: FromBlueprint): void {
   const name = literal(from.target);
   const units = ctx.program.blueprintsByFile.get(file.source.path) ?? [];
-  const unit = name === undefined ? undefined : units.find((u) => u.names.includes(name));
+  const matching = name === undefined ? [] : units.filter((u) => u.names.includes(name));
+  if (matching.length > 1) {
+    ctx.report(file, 'E0612', from.target.span, `'${name ?? ''}' names ${matching.length} blueprints in use`, `give each a distinct name with as: use { '${literal(matching[0]!.entry.source.kind === 'string' ? matching[0]!.entry.source : from.target) ?? ''}' as first }`);
+    return;
+  }
+  const unit = matching[0];
   if (!unit) {
     const known = units.flatMap((u) => u.names);
     const usedButMissing = file.items.some((i) => i.kind === 'use' && i.entries.some((e) => e.source.kind === 'string' && literal(e.source) === name));

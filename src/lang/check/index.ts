@@ -37,6 +37,6 @@ export function check(program: Program, context: ExpandContext = {}): CheckResul
 }
 
 function functionHelp(kind: string): string | undefined {
-  if (kind === 'unknown-function') return 'plan-time functions are concat, changed, lower, upper and join';
+  if (kind === 'unknown-function') return 'plan-time functions are concat, changed, lower, upper, join and basename';
   return undefined;
 }

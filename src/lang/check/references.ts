@@ -1,7 +1,7 @@
 // Resolves `from 'X'` stage references and checks that X has finished before the stage starts.
 
 import type { StringLit } from '../ast.js';
-import { pathText, type ExpandedStage } from '../expand.js';
+import { pathText, type ExpandedStage, type Expansion } from '../expand.js';
 import { literal } from '../program.js';
 import { didYouMean } from '../../util/suggest.js';
 import type { CheckContext } from './context.js';
@@ -14,13 +14,10 @@ export function resolveStageRef(ctx: CheckContext, stage: ExpandedStage, target:
     return undefined;
   }
   const all = ctx.expansion.stages;
-  const byPath = all.filter((s) => pathText(s) === name);
-  const matches = byPath.length > 0 ? byPath : all.filter((s) => s.name === name);
-  // Copies of the same stage from one each(…) have the same name only when the name is wrong anyway.
-  const distinct = [...new Set(matches)];
+  const distinct = findStages(ctx.expansion, name);
   if (distinct.length === 0) {
     if (all.some((s) => s.name === undefined)) return undefined; // names not known until plan time
-    const names = [...new Set(all.map((s) => s.name as string))];
+    const names = [...ctx.expansion.index.byName.keys()];
     ctx.report(stage.file, 'E0601', target.span, `no stage is named '${name}'`, didYouMean(name, names, 'stages are'));
     return undefined;
   }
@@ -44,6 +41,11 @@ export function resolveStageRef(ctx: CheckContext, stage: ExpandedStage, target:
     return undefined;
   }
   return found;
+}
+
+ /** Stages a `from` target names: by full path first, else by name. */
+export function findStages(expansion: Expansion, name: string): readonly ExpandedStage[] {
+  return expansion.index.byPath.get(name) ?? expansion.index.byName.get(name) ?? [];
 }
 
 export type Order = 'before' | 'after' | 'parallel' | 'self' | 'descendant';

@@ -110,10 +110,11 @@ function checkName(ctx: CheckContext, stage: ExpandedStage, settings: readonly S
   const nameNode = decl.label ?? nameSetting?.value;
   if (!nameNode) return;
   const value = ctx.evaluate(nameNode, siteOf(stage));
-  checkValue(ctx, stage.file, { name: 'name', type: 'string', description: '' }, nameNode, value, "the stage's name");
+  // A number is a fine name (each(1, 2, 3) { stage { name = it } }); booleans and arrays are not.
+  if (typeof value !== 'number') checkValue(ctx, stage.file, { name: 'name', type: 'string', description: '' }, nameNode, value, "the stage's name");
   if (typeof value === 'string') {
     if (value.trim() === '') ctx.report(stage.file, 'E0307', nameNode.span, 'a stage name cannot be empty', 'give the stage a name, or leave it unnamed');
-    else if (value.includes('/')) ctx.report(stage.file, 'E0307', nameNode.span, `the stage name '${value}' contains '/'`, "'/' separates the segments of a stage path; use another character such as '-'");
+    else if (value.includes('/')) ctx.report(stage.file, 'E0307', nameNode.span, `the stage name '${value}' contains '/'`, "'/' separates the segments of a stage path; use another character, or basename(…) for a path from changed()");
   }
 }
 

@@ -275,7 +275,9 @@ function parseGateItem(c: Cursor): GateItem | undefined {
 
 function parseGateCondition(c: Cursor): Condition | undefined {
   const cond = parseCondition(c);
-  if (cond && !c.isPunct('}') && !c.atEnd && !c.peek.newlineBefore) {
+  // Another item may follow on the same line (`branch == 'main'  input 'Ship?'`); anything else is junk.
+  const startsItem = c.isIdent() || c.isPunct('!') || c.isPunct('(');
+  if (cond && !startsItem && !c.isPunct('}') && !c.atEnd && !c.peek.newlineBefore) {
     c.report('E0201', c.errorSpan(), `unexpected ${describe(c.peek)} after the condition`, 'join conditions with && or ||, or put each on its own line');
     c.recover();
   }

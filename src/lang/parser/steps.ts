@@ -40,8 +40,14 @@ export function parseStep(c: Cursor): Step {
     return { kind: 'step', name, args, span: name.span };
   }
   let continued = false;
+  let comma: { start: number; end: number } | undefined;
   while (startsValue(c) && (!c.peek.newlineBefore || continued)) {
     const t = c.peek;
+    if (continued && t.newlineBefore && t.kind === 'ident' && !c.isPunct(':', c.peekAt(1)) && !c.isPunct('.', c.peekAt(1)) && !c.isPunct('(', c.peekAt(1))) {
+      // `sh 'x',` then `sh 'y'` on the next line: the comma is stray, the next line a new step.
+      c.report('E0201', comma ?? { start: t.start, end: t.start }, `trailing comma after the arguments of '${name.name}'`, 'remove the comma; each step starts on its own line');
+      break;
+    }
     if (t.kind === 'ident' && c.isPunct(':', c.peekAt(1))) {
       const argName: Ident = c.ident();
       c.next(); // :
@@ -53,7 +59,9 @@ export function parseStep(c: Cursor): Step {
       if (value === undefined) break;
       args.push({ kind: 'positional', value, span: value.span });
     }
-    continued = c.eatPunct(',') !== undefined;
+    const commaTok = c.eatPunct(',');
+    continued = commaTok !== undefined;
+    comma = commaTok ? { start: commaTok.start, end: commaTok.end } : undefined;
   }
   if (c.isPunct(':')) {
     c.report('E0201', { start: c.peek.start, end: c.peek.end }, "unexpected ':'", 'a keyword argument is a name, a colon and a value: branch: \'main\'');

@@ -130,7 +130,7 @@ export const STANDARD_STEPS: readonly StepSpec[] = [
     ],
     positional: 1,
     block: 'none',
-    places: ['notify', 'steps'],
+    places: ['notify'],
     example: "slack 'Shipped to production'",
   },
   {
@@ -143,7 +143,7 @@ export const STANDARD_STEPS: readonly StepSpec[] = [
     ],
     positional: 1,
     block: 'none',
-    places: ['notify', 'steps'],
+    places: ['notify'],
     example: "http 'https://hooks.example/deployed'",
   },
 ];

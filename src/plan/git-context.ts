@@ -1,0 +1,91 @@
+// The trigger context for a local command: flags first, then the git repository the file is in.
+
+import { spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import type { PlanContext, TriggerEvent } from '../protocol/plan.js';
+
+export const TRIGGER_EVENTS: readonly TriggerEvent[] = ['push', 'pull_request', 'tag', 'cron', 'manual', 'api'];
+
+export interface ContextFlags {
+  readonly event?: string;
+  readonly branch?: string;
+  readonly tag?: string;
+  readonly sha?: string;
+  readonly base?: string;
+  readonly vars?: readonly string[];
+}
+
+export class ContextError extends Error {
+  constructor(
+    message: string,
+    readonly help: string,
+  ) {
+    super(message);
+  }
+}
+
+function git(cwd: string, args: readonly string[]): string | undefined {
+  const r = spawnSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+/** Parses `--var k=v` flags. */
+export function parseVars(vars: readonly string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of vars) {
+    const eq = v.indexOf('=');
+    const key = eq > 0 ? v.slice(0, eq) : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_-]*$/.test(key)) {
+      throw new ContextError(`--var '${v}' is not NAME=VALUE`, 'write --var deploy=true (the name is letters, digits, _ and -)');
+    }
+    out[key] = v.slice(eq + 1);
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * Resolves the context: explicit flags win; otherwise the current branch and HEAD of the git
+ * repository holding `pipelineFile`. Changed files: against `--base REV` (REV to the working tree),
+ * else the uncommitted changes, including untracked files.
+ */
+export function resolveContext(pipelineFile: string, flags: ContextFlags): PlanContext {
+  const event = flags.event ?? (flags.tag ? 'tag' : 'manual');
+  if (!(TRIGGER_EVENTS as readonly string[]).includes(event)) {
+    throw new ContextError(`unknown event '${event}'`, `events are ${TRIGGER_EVENTS.join(', ')}`);
+  }
+  const cwd = dirname(resolve(pipelineFile));
+  const inRepo = git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
+  let branch = flags.branch;
+  let sha = flags.sha;
+  let changedFiles: string[] = [];
+  if (inRepo) {
+    if (branch === undefined) {
+      const b = git(cwd, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
+      branch = b ?? '';
+    }
+    if (sha === undefined) sha = git(cwd, ['rev-parse', '--verify', '--quiet', 'HEAD']) ?? '';
+    const top = git(cwd, ['rev-parse', '--show-toplevel']) ?? cwd;
+    if (flags.base !== undefined) {
+      const diff = spawnSync('git', ['diff', '--name-only', flags.base], { cwd: top, encoding: 'utf8' });
+      if (diff.status !== 0) {
+        throw new ContextError(`--base '${flags.base}' is not a revision of this repository`, 'name a branch, tag or commit, such as --base origin/main');
+      }
+      changedFiles = diff.stdout.split('\n').filter(Boolean);
+    } else if (sha) {
+      changedFiles = (git(top, ['diff', '--name-only', 'HEAD']) ?? '').split('\n').filter(Boolean);
+    }
+    const untracked = (git(top, ['ls-files', '--others', '--exclude-standard']) ?? '').split('\n').filter(Boolean);
+    changedFiles = [...new Set([...changedFiles, ...untracked])].sort();
+  } else if (flags.base !== undefined) {
+    throw new ContextError(`--base needs a git repository, but ${cwd} is not in one`, 'drop --base, or run otto inside a git checkout');
+  }
+  return {
+    event: event as TriggerEvent,
+    branch: branch ?? '',
+    tag: flags.tag ?? '',
+    sha: sha ?? '',
+    base: flags.base ?? '',
+    vars: parseVars(flags.vars),
+    changedFiles,
+  };
+}
