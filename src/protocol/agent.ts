@@ -1,7 +1,7 @@
 // The agent protocol (version 1): what the orchestrator sends an agent and what the agent reports.
 // Local mode carries these as JSON lines over the agent child's stdin/stdout; server mode over HTTP.
 
-import type { Op } from './plan.js';
+import type { Op, PlanRuntime } from './plan.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
 
@@ -30,6 +30,10 @@ export interface StageJob {
   readonly objects: { readonly kind: 'local'; readonly dir: string } | null;
   /** The project, for cache keys across runs. */
   readonly project: string;
+  /** How processes run: `local`, or `sandbox` (bubblewrap). Agents refuse runtimes they lack. */
+  readonly runtime?: PlanRuntime;
+  /** Where `library:` step directories live on this agent (the library cache root). */
+  readonly libraryRoot?: string;
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped';

@@ -1,0 +1,92 @@
+// Log batching: seq numbering, line-boundary chunks, the size cap, and the flush interval.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LogBatcher } from '../../src/agent/log-batcher.js';
+import type { AgentEvent, LogChunk } from '../../src/protocol/agent.js';
+import { sleep } from './helpers.js';
+
+function collect(): { events: AgentEvent[]; chunks: () => LogChunk[] } {
+  const events: AgentEvent[] = [];
+  return { events, chunks: () => events.flatMap((e) => (e.type === 'logs' ? e.chunks : [])) };
+}
+
+test('seq starts at 1 and rises by one per chunk across batches', () => {
+  const c = collect();
+  const b = new LogBatcher('j', (e) => c.events.push(e), { batchChars: 100 });
+  for (let i = 0; i < 50; i++)
+    b.write(i % 3 === 0 ? null : 1, i % 2 === 0 ? 'stdout' : 'stderr', `line ${i}\n`);
+  b.flush();
+  const seqs = c.chunks().map((x) => x.seq);
+  assert.deepEqual(
+    seqs,
+    seqs.map((_, i) => i + 1),
+  );
+  assert.equal(b.lastSeq, seqs.length);
+  assert.ok(c.events.length > 1, 'expected several batches');
+  assert.ok(c.events.every((e) => e.type === 'logs' && e.jobId === 'j'));
+});
+
+test('consecutive writes to one stream share a chunk; a different stream starts a new one', () => {
+  const c = collect();
+  const b = new LogBatcher('j', (e) => c.events.push(e));
+  b.write(0, 'stdout', 'a\n');
+  b.write(0, 'stdout', 'b\n');
+  b.write(0, 'stderr', 'oops\n');
+  b.write(0, 'stdout', 'c\n');
+  b.flush();
+  assert.deepEqual(
+    c.chunks().map((x) => [x.stream, x.text]),
+    [
+      ['stdout', 'a\nb\n'],
+      ['stderr', 'oops\n'],
+      ['stdout', 'c\n'],
+    ],
+  );
+});
+
+test('a size-triggered batch ends on a line boundary and keeps the partial line', () => {
+  const c = collect();
+  const b = new LogBatcher('j', (e) => c.events.push(e), { batchChars: 20, intervalMs: 10_000 });
+  b.write(0, 'stdout', 'first line\nsecond li');
+  b.write(0, 'stdout', 'ne\n');
+  b.flush();
+  assert.deepEqual(
+    c.chunks().map((x) => x.text),
+    ['first line\n', 'second line\n'],
+  );
+});
+
+test('a huge line without a newline is cut at the chunk cap, and never inside a surrogate pair', () => {
+  const c = collect();
+  const b = new LogBatcher('j', (e) => c.events.push(e), { batchChars: 64, maxChunkChars: 100 });
+  const text = `${'x'.repeat(99)}😀${'y'.repeat(250)}`;
+  b.write(0, 'stdout', text);
+  b.flush();
+  const chunks = c.chunks();
+  assert.ok(chunks.every((x) => x.text.length <= 100));
+  assert.equal(chunks[0]!.text, 'x'.repeat(99));
+  assert.equal(chunks.map((x) => x.text).join(''), text);
+});
+
+test('pending output is sent after the interval without an explicit flush', async () => {
+  const c = collect();
+  const b = new LogBatcher('j', (e) => c.events.push(e), { intervalMs: 20 });
+  b.write(null, 'system', 'waiting for input: ');
+  assert.equal(c.events.length, 0);
+  await sleep(80);
+  assert.deepEqual(
+    c.chunks().map((x) => x.text),
+    ['waiting for input: '],
+  );
+});
+
+test('a flush with nothing pending sends nothing', () => {
+  const c = collect();
+  const b = new LogBatcher('j', (e) => c.events.push(e));
+  b.flush();
+  b.write(0, 'stdout', '');
+  b.flush();
+  assert.equal(c.events.length, 0);
+  assert.equal(b.lastSeq, 0);
+});
