@@ -77,6 +77,84 @@ function build(setExit: (code: number) => void): Command {
       await act(() => runExplain(file, { ...opts, vars: opts.var as string[] }))();
     });
 
+  contextFlags(
+    program
+      .command('run')
+      .description('run a pipeline here, with the same engine the server uses')
+      .argument('[file]', 'pipeline file (default: Ottofile, or the inferred pipeline when there is none)'),
+  )
+    .option('-j, --jobs <n>', 'most stages running at once (default: the number of cores)')
+    .option('--in-place', 'run in the project directory itself instead of a copy')
+    .option('--json', 'print the finished run as JSON instead of the live view')
+    .option('-q, --quiet', 'print stage changes and the summary, not the logs (non-terminal output)')
+    .action(async (file: string | undefined, opts: Record<string, unknown>) => {
+      const { runRun } = await import('./commands/run.js');
+      const { localExtensions } = await import('./local-extensions.js');
+      await act(async () => runRun(file, { ...opts, vars: opts.var as string[] }, await localExtensions(opts)))();
+    });
+
+  program
+    .command('runs')
+    .description('list runs, newest first')
+    .option('--json', 'print the runs as JSON')
+    .option('-n, --limit <n>', 'how many runs (default 20)')
+    .option('--status <status>', 'only runs in this state')
+    .action(async (opts: { json?: boolean; limit?: string; status?: string }) => {
+      const { runRuns } = await import('./commands/runs.js');
+      await act(() => runRuns(opts))();
+    });
+
+  program
+    .command('logs')
+    .description("print a run's logs (one stage's with STAGE)")
+    .argument('[run]', 'run id')
+    .argument('[stage]', 'stage path, such as Deploy/Production')
+    .option('--last', 'the newest run')
+    .option('-f, --follow', 'keep printing until the run ends')
+    .option('--attempt <n>', 'only this attempt')
+    .action(async (run: string | undefined, stage: string | undefined, opts: { last?: boolean; follow?: boolean; attempt?: string }) => {
+      const { runLogs } = await import('./commands/runs.js');
+      // With --last, a single argument is the stage.
+      const [id, st] = opts.last && run !== undefined && stage === undefined ? [undefined, run] : [run, stage];
+      await act(() => runLogs(id, st, opts))();
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a run: its steps get SIGTERM, its state is recorded')
+    .argument('<run>', 'run id')
+    .action(async (run: string) => {
+      const { runCancel } = await import('./commands/runs.js');
+      await act(() => runCancel(run))();
+    });
+
+  program
+    .command('resume')
+    .description('continue an interrupted run from where it stopped')
+    .argument('<run>', 'run id')
+    .option('-j, --jobs <n>', 'most stages running at once')
+    .option('--json', 'print the finished run as JSON')
+    .option('-q, --quiet', 'no logs, only stage changes')
+    .action(async (run: string, opts: Record<string, unknown>) => {
+      const { runResume } = await import('./commands/resume.js');
+      const { localExtensions } = await import('./local-extensions.js');
+      await act(async () => runResume(run, opts, await localExtensions(opts)))();
+    });
+
+  program
+    .command('rerun')
+    .description('run a recorded run again, with its plan')
+    .argument('<run>', 'run id')
+    .option('--from-failed', 'reuse the stages that did not fail; run the rest')
+    .option('-j, --jobs <n>', 'most stages running at once')
+    .option('--json', 'print the finished run as JSON')
+    .option('-q, --quiet', 'no logs, only stage changes')
+    .action(async (run: string, opts: Record<string, unknown>) => {
+      const { runRerun } = await import('./commands/resume.js');
+      const { localExtensions } = await import('./local-extensions.js');
+      await act(async () => runRerun(run, opts, await localExtensions(opts)))();
+    });
+
   program
     .command('init')
     .description('write the pipeline Otto infers for this project to Ottofile')

@@ -117,7 +117,6 @@ class Loader {
             this.bag.report('E0611', file.source, entry.source.span, r.error, r.help);
             continue;
           }
-          path = r.path;
           // A tarball whose root is one directory (release archives often are) means that directory.
           path = singleTopDirectory(r.path);
         } else {

@@ -1,0 +1,189 @@
+// `otto run [FILE]`: plan the pipeline and run it here, with the same engine the server uses.
+
+import { existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { userInfo } from 'node:os';
+import { diagnosticToJson, renderDiagnostics } from '../../lang/index.js';
+import { ContextError, inferPipeline, planFile, type ContextFlags } from '../../plan/index.js';
+import {
+  createRun,
+  LocalAgent,
+  LocalJobs,
+  localOwner,
+  missingRuntime,
+  Orchestrator,
+  StoreLocks,
+  Workspaces,
+  type GateHost,
+  type Notifier,
+  type SecretSource,
+} from '../../engine/index.js';
+import type { Plan } from '../../protocol/plan.js';
+import type { RunRecord, Store } from '../../store/index.js';
+import { displayPath, EXIT, UsageError, useColor, writeErr, writeOut } from '../io.js';
+import { agentMain, openStore, ottoHome } from '../home.js';
+import { PlainView, TreeView } from '../ui/run-view.js';
+import { printSummary, runJson } from '../ui/summary.js';
+import { assertReadable } from './check.js';
+import { libraryCacheRoot } from '../../plan/library-cache.js';
+
+export interface RunOptions extends ContextFlags {
+  readonly jobs?: string;
+  readonly inPlace?: boolean;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+/** Hooks the next issue's features plug into (gates, secrets, notifications). */
+export interface RunExtensions {
+  readonly gates?: (ctx: { store: Store; runId: string; interactive: boolean; orchestrator: () => Orchestrator }) => GateHost | undefined;
+  readonly secrets?: (ctx: { store: Store; project: string }) => SecretSource | undefined;
+  readonly notifier?: (ctx: { store: Store; project: string }) => Notifier | undefined;
+  readonly maskValues?: readonly string[];
+}
+
+export function parseJobs(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--jobs '${value}' is not a number from 1 to 1024`, 'write --jobs 4');
+  return n;
+}
+
+export async function runRun(fileArg: string | undefined, options: RunOptions, ext: RunExtensions = {}): Promise<number> {
+  const maxJobs = parseJobs(options.jobs, Math.max(1, (await import('node:os')).availableParallelism()));
+  let file = fileArg ?? 'Ottofile';
+  let text: string | undefined;
+  if (fileArg === undefined && !existsSync(file)) {
+    const inferred = inferPipeline(process.cwd());
+    if (!inferred) throw new UsageError('there is no Ottofile here, and this does not look like a Node, Go, Rust, Python or Make project', 'write an Ottofile (otto init writes a start), or name a pipeline file: otto run ci.otto');
+    text = inferred.text;
+    writeErr(`No Ottofile here: running the pipeline Otto infers for a ${inferred.kind} project (from ${inferred.evidence}).`);
+  } else {
+    assertReadable(file);
+  }
+  file = resolve(file);
+  const projectDir = dirname(file);
+  let planned;
+  try {
+    planned = planFile(file, options, text);
+  } catch (e) {
+    if (e instanceof ContextError) throw new UsageError(e.message, e.help);
+    throw e;
+  }
+  const store = openStore(projectDir, { create: true });
+  try {
+    const trigger = { event: planned.plan?.context.event ?? options.event ?? 'manual', branch: planned.plan?.context.branch ?? '', tag: planned.plan?.context.tag ?? '', sha: planned.plan?.context.sha ?? '', actor: actorName() };
+    if (!planned.plan) {
+      const run = await store.createRun({
+        project: projectName(projectDir),
+        plan: null,
+        pipeline: projectName(projectDir),
+        trigger,
+        status: 'invalid',
+        owner: null,
+        at: Date.now(),
+        message: 'the pipeline is invalid; nothing ran',
+        diagnostics: planned.diagnostics.map((d) => diagnosticToJson(d, displayPath(d.source.path))),
+      });
+      if (options.json) writeOut(JSON.stringify({ ...runJson(run, []), diagnostics: planned.diagnostics.map((d) => diagnosticToJson(d, displayPath(d.source.path))) }, null, 2));
+      else {
+        writeErr(renderDiagnostics(planned.diagnostics, { color: useColor(process.stderr), displayPath }));
+        writeErr(`\nrun ${run.id}: invalid pipeline; nothing ran`);
+      }
+      return EXIT.usage;
+    }
+    const plan = planned.plan;
+    const run = await createRun(store, { project: projectName(projectDir), plan, trigger, owner: localOwner(), at: Date.now() });
+    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
+  } finally {
+    await store.close();
+  }
+}
+
+export function projectName(dir: string): string {
+  return dir.split('/').filter(Boolean).pop() ?? 'project';
+}
+
+export function actorName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'someone';
+  }
+}
+
+export interface DriveOptions {
+  readonly mode: 'start' | 'resume';
+  readonly maxJobs: number;
+  readonly inPlace: boolean;
+  readonly json: boolean;
+  readonly quiet: boolean;
+  readonly reusedWorkspaces?: ReadonlyMap<string, string>;
+}
+
+/** Runs (or resumes) a recorded run to its end in this process, showing it as it goes. */
+export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir: string, options: DriveOptions, ext: RunExtensions = {}): Promise<number> {
+  const home = ottoHome(projectDir);
+  const interactive = process.stdout.isTTY === true && !options.json;
+  const color = useColor(process.stdout);
+  const view = options.json ? undefined : interactive ? new TreeView({ out: process.stdout, color }) : new PlainView({ out: process.stdout, color, quiet: options.quiet });
+  const agent = new LocalAgent({ agentMain: agentMain() });
+  await agent.ready.catch((e: Error) => {
+    throw new UsageError(`the local agent did not start: ${e.message}`, 'reinstall with npm ci; set OTTO_DEBUG=1 for details');
+  });
+  const caps = agent.capabilities();
+  for (const s of plan.stages) {
+    const missing = s.skip === null ? missingRuntime(s.runtime, caps) : undefined;
+    if (missing) writeErr(`warning: stage '${s.path}' cannot run here: ${missing}`);
+  }
+  const workspaces = new Workspaces({ project: projectDir, runDir: join(home, 'runs', run.id), inPlace: options.inPlace, ...(options.reusedWorkspaces ? { reused: options.reusedWorkspaces } : {}) });
+  const project = run.project;
+  const secrets = ext.secrets?.({ store, project });
+  const notifier = ext.notifier?.({ store, project });
+  // The gate host needs the orchestrator (to record decisions) and the orchestrator the host.
+  const holder: { orchestrator?: Orchestrator } = {};
+  const gates = ext.gates?.({ store, runId: run.id, interactive, orchestrator: () => holder.orchestrator as Orchestrator });
+  const orchestrator = new Orchestrator({
+    store,
+    runId: run.id,
+    agents: agent,
+    jobs: new LocalJobs({ workspaces, objectsDir: join(home, 'objects'), project, libraryRoot: libraryCacheRoot(), ...(secrets ? { secrets } : {}), ...(ext.maskValues ? { maskValues: ext.maskValues } : {}) }),
+    maxJobs: options.maxJobs,
+    owner: localOwner(),
+    locks: new StoreLocks(store),
+    ...(gates ? { gates } : {}),
+    ...(notifier ? { notifier } : {}),
+    ...(view ? { listener: view } : {}),
+  });
+  holder.orchestrator = orchestrator;
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      writeErr('\ncancelling… (Ctrl-C again to stop at once)');
+      orchestrator.cancel(actorName(), 'Ctrl-C');
+    } else {
+      process.exit(EXIT.cancelled);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    if (!options.json && !interactive) writeErr(`run ${run.id}: ${plan.stages.length} stage${plan.stages.length === 1 ? '' : 's'}, plan ${plan.planHash.slice(0, 19)}…`);
+    await orchestrator.start(options.mode);
+    const status = await orchestrator.done;
+    if (view instanceof TreeView) view.stop();
+    if (view instanceof PlainView) view.flush();
+    if (orchestrator.error) throw orchestrator.error;
+    await agent.close();
+    const final = (await store.getRun(run.id)) as RunRecord;
+    const stages = await store.listStages(run.id);
+    if (options.json) writeOut(JSON.stringify(runJson(final, stages), null, 2));
+    else printSummary(final, stages, { color: useColor(process.stderr), out: process.stderr });
+    return status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await agent.close();
+  }
+}

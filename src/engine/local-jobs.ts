@@ -1,0 +1,68 @@
+// Builds the job for a stage attempt in local mode: its workspace, environment, secrets and limits.
+
+import { AGENT_PROTOCOL_VERSION, type StageJob } from '../protocol/agent.js';
+import type { Plan, PlanStage } from '../protocol/plan.js';
+import type { JobFactory } from './orchestrator.js';
+import type { Workspaces } from './workspaces.js';
+
+/** Secret values for a stage, by name; a missing name is simply absent (the agent then fails it). */
+export interface SecretSource {
+  values(plan: Plan, stage: PlanStage): Readonly<Record<string, string>>;
+}
+
+export const NO_SECRETS: SecretSource = { values: () => ({}) };
+
+export interface LocalJobsOptions {
+  readonly workspaces: Workspaces;
+  readonly secrets?: SecretSource;
+  /** The object store directory for artifacts and caches. */
+  readonly objectsDir: string | null;
+  readonly project: string;
+  readonly graceMs?: number;
+  readonly libraryRoot?: string;
+  /** Values to mask besides secrets (tokens minted for this run). */
+  readonly maskValues?: readonly string[];
+}
+
+/** The environment every step starts from: enough to find programs, nothing of the caller's secrets. */
+export function baseEnvironment(): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL'];
+  const out: Record<string, string> = {};
+  for (const k of keep) {
+    const v = process.env[k];
+    if (v !== undefined) out[k] = v;
+  }
+  out.PATH ??= '/usr/local/bin:/usr/bin:/bin';
+  out.CI = 'true';
+  return out;
+}
+
+export class LocalJobs implements JobFactory {
+  constructor(private readonly options: LocalJobsOptions) {}
+
+  build(plan: Plan, stage: PlanStage, attempt: number, runId: string): StageJob {
+    const workspace = this.options.workspaces.prepare(stage.path, stage.workspaceFrom);
+    const secrets = this.options.secrets?.values(plan, stage) ?? {};
+    const env = baseEnvironment();
+    env.OTTO_RUN_ID = runId;
+    env.OTTO_ATTEMPT = String(attempt);
+    return {
+      protocol: AGENT_PROTOCOL_VERSION,
+      jobId: `${runId}/${stage.path}#${attempt}`,
+      runId,
+      stagePath: stage.path,
+      attempt,
+      ops: stage.manifest.ops,
+      workspace,
+      secrets,
+      maskValues: this.options.maskValues ?? [],
+      baseEnv: env,
+      timeoutMs: stage.timeoutMs,
+      graceMs: this.options.graceMs ?? 5000,
+      objects: this.options.objectsDir ? { kind: 'local', dir: this.options.objectsDir } : null,
+      project: this.options.project,
+      runtime: stage.runtime,
+      ...(this.options.libraryRoot ? { libraryRoot: this.options.libraryRoot } : {}),
+    };
+  }
+}

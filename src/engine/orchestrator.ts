@@ -1,0 +1,349 @@
+// The orchestrator drives one run: it turns agent reports, people's decisions and time into events,
+// appends them, and carries out the commands the state machine answers with. It never runs user
+// code; agents do. The same orchestrator serves `otto run` and `otto serve`.
+
+import type { AgentEvent, StageJob } from '../protocol/agent.js';
+import type { Plan, PlanStage } from '../protocol/plan.js';
+import type { Store } from '../store/store.js';
+import type { LogRecord, RunStatus, StageRecord } from '../store/types.js';
+import { missingRuntime, type AgentDispatcher } from './agents.js';
+import type { Command, GateDecision, GatePhase, RunEvent } from './events.js';
+import { EventLog } from './event-log.js';
+import type { GateHost } from './gates.js';
+import type { LockManager } from './locks.js';
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** What the person watching (a terminal, the server's event stream) is told. */
+export interface RunListener {
+  stages?(records: readonly StageRecord[], run: { status: RunStatus; message: string }): void;
+  logs?(stage: string, attempt: number, chunks: readonly LogRecord[]): void;
+  event?(event: RunEvent): void;
+}
+
+export interface JobFactory {
+  /** Builds the job for a stage attempt (workspace, secrets, objects). Throws with a message on failure. */
+  build(plan: Plan, stage: PlanStage, attempt: number, runId: string): StageJob;
+}
+
+export interface Notifier {
+  notify(plan: Plan, stage: PlanStage, outcome: 'success' | 'failure', runId: string): Promise<Array<{ kind: string; ok: boolean; message: string }>>;
+  recordDeployment?(runId: string, plan: Plan, stage: PlanStage, status: string, at: number): Promise<void>;
+}
+
+export interface OrchestratorOptions {
+  readonly store: Store;
+  readonly runId: string;
+  readonly agents: AgentDispatcher;
+  readonly jobs: JobFactory;
+  /** Most jobs dispatched at once (`--jobs`). */
+  readonly maxJobs: number;
+  readonly owner: string;
+  readonly clock?: Clock;
+  readonly gates?: GateHost;
+  readonly locks?: LockManager;
+  readonly notifier?: Notifier;
+  readonly listener?: RunListener;
+  /** How often to look for events other processes appended (ms). */
+  readonly pollMs?: number;
+}
+
+export class Orchestrator {
+  private log!: EventLog;
+  private plan!: Plan;
+  private readonly clock: Clock;
+  /** Serialises everything that touches the log: one input at a time, in arrival order. */
+  private queue: Promise<void> = Promise.resolve();
+  private readonly jobsByStage = new Map<string, { jobId: string; attempt: number }>();
+  private readonly stageByJob = new Map<string, { stage: string; attempt: number }>();
+  private readonly waitingDispatch: Array<{ stage: string; attempt: number }> = [];
+  private running = 0;
+  private poller: NodeJS.Timeout | undefined;
+  private timeout: NodeJS.Timeout | undefined;
+  private readonly gateTimers = new Map<string, NodeJS.Timeout>();
+  private resolveDone!: (status: RunStatus) => void;
+  readonly done = new Promise<RunStatus>((r) => (this.resolveDone = r));
+  private stopped = false;
+  private failure: unknown;
+  /** Notifications in flight: a run does not end before they have been sent and recorded. */
+  private readonly pendingNotifications = new Set<Promise<RunEvent[]>>();
+
+  constructor(private readonly options: OrchestratorOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get machine(): EventLog['machine'] {
+    return this.log.machine;
+  }
+
+  /** Starts a fresh run (its log holds run.created) or resumes one that was interrupted. */
+  async start(mode: 'start' | 'resume'): Promise<void> {
+    this.log = await EventLog.open(this.options.store, this.options.runId);
+    const plan = this.log.machine.plan;
+    if (!plan) throw new Error(`run ${this.options.runId} has no plan`);
+    this.plan = plan;
+    this.options.agents.onEvent((e) => this.input(() => this.agentEvent(e)));
+    this.options.agents.onLost((jobId, reason) => this.input(() => this.jobLost(jobId, reason)));
+    const first: RunEvent =
+      mode === 'start'
+        ? { type: 'run.started', at: this.clock.now(), owner: this.options.owner }
+        : { type: 'run.resumed', at: this.clock.now(), owner: this.options.owner, restartRunning: true };
+    this.input(async () => {
+      await this.options.store.setOwner(this.options.runId, this.options.owner);
+      await this.record([first]);
+    });
+    const remaining = plan.pipeline.timeoutMs - (this.clock.now() - (this.log.machine.startedAt ?? this.clock.now()));
+    this.timeout = setTimeout(() => this.input(() => this.record([{ type: 'run.timed-out', at: this.clock.now() }])), Math.max(0, remaining));
+    this.timeout.unref();
+    this.poller = setInterval(() => this.input(() => this.poll()), this.options.pollMs ?? 150);
+    this.poller.unref();
+  }
+
+  /** Asks the run to stop: steps get SIGTERM, gates close, the state is recorded. */
+  cancel(actor: string, reason: string): void {
+    this.input(() => this.record([{ type: 'run.cancel-requested', at: this.clock.now(), actor, reason }]));
+  }
+
+  /** A decision on an open gate made in this process (a prompt answered, a callback received). */
+  decideGate(stage: string, phase: GatePhase, index: number, decision: GateDecision, actor: string, comment: string): void {
+    this.input(() => this.record([{ type: 'gate.decided', at: this.clock.now(), stage, phase, index, decision, actor, comment }]));
+  }
+
+  private input(work: () => Promise<void>): void {
+    this.queue = this.queue.then(async () => {
+      if (this.stopped) return;
+      try {
+        await work();
+      } catch (e) {
+        this.failure = e;
+        await this.stop();
+      }
+    });
+  }
+
+  /** Appends events and carries out what they call for. */
+  private async record(events: readonly RunEvent[]): Promise<void> {
+    const commands = await this.log.append(events);
+    for (const e of events) this.options.listener?.event?.(e);
+    this.publish();
+    await this.execute(commands);
+  }
+
+  private publish(): void {
+    const m = this.log.machine;
+    const records = m.order.map((p) => m.stageRecord(this.options.runId, p));
+    this.options.listener?.stages?.(records, { status: m.status, message: m.message });
+  }
+
+  private async poll(): Promise<void> {
+    if (!(await this.log.hasNews())) return;
+    const before = this.log.events.length;
+    const commands = await this.log.append([]);
+    for (const e of this.log.events.slice(before)) this.options.listener?.event?.(e);
+    this.publish();
+    await this.execute(commands);
+  }
+
+  private async execute(commands: readonly Command[]): Promise<void> {
+    for (const c of commands) {
+      switch (c.type) {
+        case 'dispatch':
+          this.waitingDispatch.push({ stage: c.stage, attempt: c.attempt });
+          break;
+        case 'cancel-job': {
+          const job = this.jobsByStage.get(c.stage);
+          if (job && job.attempt === c.attempt) this.options.agents.cancel(job.jobId, c.reason);
+          const i = this.waitingDispatch.findIndex((w) => w.stage === c.stage && w.attempt === c.attempt);
+          if (i >= 0) {
+            this.waitingDispatch.splice(i, 1);
+            await this.record([{ type: 'job.finished', at: this.clock.now(), stage: c.stage, attempt: c.attempt, outcome: 'cancelled', message: c.reason, lastSeq: 0 }]);
+          }
+          break;
+        }
+        case 'open-gate':
+          await this.openGate(c);
+          break;
+        case 'close-gate':
+          this.closeGate(c.stage, c.phase, c.index);
+          break;
+        case 'acquire-lock':
+          this.acquireLock(c.stage, c.lock);
+          break;
+        case 'release-lock':
+          await this.options.locks?.release(c.lock, this.options.runId, c.stage);
+          break;
+        case 'notify':
+          void this.notify(c.stage, c.outcome);
+          break;
+        case 'record-deployment': {
+          const stage = this.stage(c.stage);
+          if (stage) await this.options.notifier?.recordDeployment?.(this.options.runId, this.plan, stage, c.status, this.clock.now());
+          await this.record([{ type: 'deployment.recorded', at: this.clock.now(), stage: c.stage, environment: c.environment, status: c.status }]);
+          break;
+        }
+        case 'finish-run':
+          await this.finish();
+          break;
+      }
+    }
+    await this.pump();
+  }
+
+  private stage(path: string): PlanStage | undefined {
+    return this.plan.stages.find((s) => s.path === path);
+  }
+
+  /** Dispatches queued stages while there is room under `--jobs`. */
+  private async pump(): Promise<void> {
+    while (this.running < this.options.maxJobs && this.waitingDispatch.length > 0) {
+      const next = this.waitingDispatch.shift() as { stage: string; attempt: number };
+      const stage = this.stage(next.stage);
+      if (!stage) continue;
+      const missing = missingRuntime(stage.runtime, this.options.agents.capabilities());
+      if (missing) {
+        await this.record([{ type: 'job.finished', at: this.clock.now(), stage: next.stage, attempt: next.attempt, outcome: 'failed', message: `stage '${next.stage}' cannot run: ${missing}`, lastSeq: 0 }]);
+        continue;
+      }
+      let job: StageJob;
+      try {
+        job = this.options.jobs.build(this.plan, stage, next.attempt, this.options.runId);
+      } catch (e) {
+        await this.record([{ type: 'job.finished', at: this.clock.now(), stage: next.stage, attempt: next.attempt, outcome: 'failed', message: `could not prepare the stage: ${(e as Error).message}`, lastSeq: 0 }]);
+        continue;
+      }
+      this.running++;
+      this.jobsByStage.set(next.stage, { jobId: job.jobId, attempt: next.attempt });
+      this.stageByJob.set(job.jobId, { stage: next.stage, attempt: next.attempt });
+      await this.record([{ type: 'stage.dispatched', at: this.clock.now(), stage: next.stage, attempt: next.attempt, jobId: job.jobId, agent: 'local' }]);
+      this.options.agents.dispatch(job);
+    }
+  }
+
+  private async agentEvent(e: AgentEvent): Promise<void> {
+    const job = this.stageByJob.get(e.jobId);
+    if (!job) return;
+    switch (e.type) {
+      case 'job-started':
+        return;
+      case 'logs': {
+        const chunks: LogRecord[] = e.chunks.map((c) => ({ stage: job.stage, attempt: job.attempt, seq: c.seq, step: c.step, stream: c.stream, text: c.text }));
+        await this.options.store.appendLogs(this.options.runId, job.stage, job.attempt, chunks);
+        this.options.listener?.logs?.(job.stage, job.attempt, chunks);
+        return;
+      }
+      case 'step-started':
+        await this.record([{ type: 'step.started', at: this.clock.now(), stage: job.stage, attempt: job.attempt, step: e.step, label: e.label }]);
+        return;
+      case 'step-finished':
+        await this.record([
+          { type: 'step.finished', at: this.clock.now(), stage: job.stage, attempt: job.attempt, step: e.step, status: e.status, exitCode: e.exitCode, signal: e.signal, durationMs: e.durationMs, message: e.message },
+        ]);
+        return;
+      case 'job-finished':
+        this.jobDone(e.jobId);
+        await this.record([{ type: 'job.finished', at: this.clock.now(), stage: job.stage, attempt: job.attempt, outcome: e.outcome, message: e.message, lastSeq: e.lastSeq }]);
+        return;
+    }
+  }
+
+  private jobDone(jobId: string): void {
+    const job = this.stageByJob.get(jobId);
+    if (!job) return;
+    this.stageByJob.delete(jobId);
+    if (this.jobsByStage.get(job.stage)?.jobId === jobId) this.jobsByStage.delete(job.stage);
+    this.running = Math.max(0, this.running - 1);
+  }
+
+  private async jobLost(jobId: string, reason: string): Promise<void> {
+    const job = this.stageByJob.get(jobId);
+    if (!job) return;
+    this.jobDone(jobId);
+    await this.record([{ type: 'job.lost', at: this.clock.now(), stage: job.stage, attempt: job.attempt, reason }]);
+  }
+
+  private async openGate(c: Extract<Command, { type: 'open-gate' }>): Promise<void> {
+    const key = `${c.stage}\0${c.phase}\0${c.index}`;
+    const opened = this.log.events.find((e) => e.type === 'gate.opened' && e.stage === c.stage && e.phase === c.phase && e.index === c.index) as
+      | Extract<RunEvent, { type: 'gate.opened' }>
+      | undefined;
+    const deadline = opened?.deadline ?? this.clock.now() + c.gate.timeoutMs;
+    const decide = (decision: GateDecision, actor: string, comment: string): void => this.decideGate(c.stage, c.phase, c.index, decision, actor, comment);
+    const host = this.options.gates;
+    const handle = host ? await host.open({ runId: this.options.runId, plan: this.plan, stage: c.stage, phase: c.phase, index: c.index, gate: c.gate, deadline, reopening: opened !== undefined }, decide) : undefined;
+    if (!opened) {
+      await this.record([
+        { type: 'gate.opened', at: this.clock.now(), stage: c.stage, phase: c.phase, index: c.index, deadline, ...(handle?.tokenHash ? { tokenHash: handle.tokenHash } : {}) },
+      ]);
+    }
+    const timer = setTimeout(() => decide('timed_out', 'otto', `no decision within the gate's timeout`), Math.max(0, deadline - this.clock.now()));
+    timer.unref();
+    this.gateTimers.set(key, timer);
+  }
+
+  private closeGate(stage: string, phase: GatePhase, index: number): void {
+    const key = `${stage}\0${phase}\0${index}`;
+    const t = this.gateTimers.get(key);
+    if (t) clearTimeout(t);
+    this.gateTimers.delete(key);
+    this.options.gates?.close(this.options.runId, stage, phase, index);
+  }
+
+  private acquireLock(stage: string, lock: string): void {
+    const locks = this.options.locks;
+    if (!locks) {
+      this.input(() => this.record([{ type: 'lock.acquired', at: this.clock.now(), stage, lock }]));
+      return;
+    }
+    void locks.acquire(lock, this.options.runId, stage, this.options.owner).then(
+      () => this.input(() => this.record([{ type: 'lock.acquired', at: this.clock.now(), stage, lock }])),
+      () => undefined,
+    );
+  }
+
+  private async notify(path: string, outcome: 'success' | 'failure'): Promise<void> {
+    const stage = this.stage(path);
+    const notifier = this.options.notifier;
+    if (!stage || !notifier) return;
+    const p = notifier
+      .notify(this.plan, stage, outcome, this.options.runId)
+      .then((results) => results.map((r): RunEvent => ({ type: 'notification.sent', at: this.clock.now(), stage: path, kind: r.kind, ok: r.ok, message: r.message })))
+      .catch((): RunEvent[] => []);
+    this.pendingNotifications.add(p);
+    void p.then((events) =>
+      this.input(async () => {
+        if (!this.pendingNotifications.delete(p)) return;
+        if (events.length) await this.record(events);
+      }),
+    );
+  }
+
+  private async finish(): Promise<void> {
+    const pending = [...this.pendingNotifications];
+    this.pendingNotifications.clear();
+    const events = (await Promise.all(pending)).flat();
+    if (events.length) await this.log.append(events);
+    for (const key of [...this.gateTimers.keys()]) {
+      const [stage, phase, index] = key.split('\0') as [string, GatePhase, string];
+      this.closeGate(stage, phase, Number(index));
+    }
+    await this.stop();
+  }
+
+  private async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.poller) clearInterval(this.poller);
+    if (this.timeout) clearTimeout(this.timeout);
+    this.options.locks?.stopAll();
+    this.resolveDone(this.log?.machine.status ?? 'failed');
+  }
+
+  /** Rethrows an internal failure that stopped the run, if any. */
+  get error(): unknown {
+    return this.failure;
+  }
+}

@@ -1,0 +1,78 @@
+// Numbered SQLite migrations. Append new ones; never edit one that has shipped.
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'runs, events, stages, logs, locks',
+    sql: `
+      CREATE TABLE runs (
+        num INTEGER PRIMARY KEY AUTOINCREMENT,
+        project TEXT NOT NULL,
+        pipeline TEXT NOT NULL,
+        status TEXT NOT NULL,
+        plan_hash TEXT NOT NULL,
+        plan TEXT,
+        diagnostics TEXT,
+        trigger TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        owner TEXT,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        message TEXT NOT NULL DEFAULT '',
+        rerun_of TEXT
+      );
+      CREATE INDEX runs_project ON runs (project, num);
+      CREATE INDEX runs_status ON runs (status, num);
+
+      CREATE TABLE events (
+        run_num INTEGER NOT NULL REFERENCES runs (num),
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (run_num, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE stages (
+        run_num INTEGER NOT NULL REFERENCES runs (num),
+        path TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER,
+        message TEXT NOT NULL,
+        exit_code INTEGER,
+        PRIMARY KEY (run_num, path)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE log_chunks (
+        run_num INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        step INTEGER,
+        stream TEXT NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (run_num, stage, attempt, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE lock_queue (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        lock TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        UNIQUE (lock, run_id, stage)
+      );
+      CREATE INDEX lock_queue_lock ON lock_queue (lock, id);
+    `,
+  },
+];

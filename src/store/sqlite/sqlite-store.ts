@@ -1,0 +1,273 @@
+// The embedded store: SQLite through better-sqlite3, in WAL mode so several otto processes can
+// share one file (one writer at a time, readers never blocked).
+
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Plan } from '../../protocol/plan.js';
+import type { CreateRunInput, LockHolder, Store } from '../store.js';
+import type { AppendResult, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent } from '../types.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+interface RunRow {
+  num: number;
+  project: string;
+  pipeline: string;
+  status: string;
+  plan_hash: string;
+  trigger: string;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  owner: string | null;
+  last_seq: number;
+  message: string;
+  rerun_of: string | null;
+}
+
+const RUN_COLUMNS = 'num, project, pipeline, status, plan_hash, trigger, created_at, started_at, finished_at, owner, last_seq, message, rerun_of';
+
+function toRun(r: RunRow): RunRecord {
+  return {
+    id: String(r.num),
+    project: r.project,
+    pipeline: r.pipeline,
+    status: r.status as RunRecord['status'],
+    planHash: r.plan_hash,
+    trigger: JSON.parse(r.trigger) as RunRecord['trigger'],
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    owner: r.owner,
+    lastSeq: r.last_seq,
+    message: r.message,
+    rerunOf: r.rerun_of,
+  };
+}
+
+function runNum(id: string): number {
+  const n = Number(id);
+  return Number.isSafeInteger(n) && n > 0 && String(n) === id ? n : -1;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a commit survives a process crash (kill -9); only an OS crash can lose
+    // the last transactions. That is the guarantee local runs need, at a fraction of FULL's cost.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const apply = this.db.transaction(() => {
+      const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version));
+      for (const m of SQLITE_MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      }
+    });
+    // IMMEDIATE: two processes opening a fresh store at once must not both migrate.
+    apply.immediate();
+  }
+
+  /** The schema version applied (for `otto serve` upgrades and tests). */
+  schemaVersion(): number {
+    const r = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+    return r.v ?? 0;
+  }
+
+  async createRun(input: CreateRunInput): Promise<RunRecord> {
+    const info = this.db
+      .prepare(
+        `INSERT INTO runs (project, pipeline, status, plan_hash, plan, diagnostics, trigger, created_at, owner, message, rerun_of)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        input.project,
+        input.pipeline,
+        input.status,
+        input.plan?.planHash ?? '',
+        input.plan ? JSON.stringify(input.plan) : null,
+        input.diagnostics === undefined ? null : JSON.stringify(input.diagnostics),
+        JSON.stringify(input.trigger),
+        input.at,
+        input.owner,
+        input.message ?? '',
+        input.rerunOf ?? null,
+      );
+    const run = await this.getRun(String(info.lastInsertRowid));
+    if (!run) throw new Error('run vanished after insert');
+    return run;
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const row = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE num = ?`).get(runNum(id)) as RunRow | undefined;
+    return row ? toRun(row) : undefined;
+  }
+
+  async getPlan(id: string): Promise<Plan | undefined> {
+    const row = this.db.prepare('SELECT plan FROM runs WHERE num = ?').get(runNum(id)) as { plan: string | null } | undefined;
+    return row?.plan ? (JSON.parse(row.plan) as Plan) : undefined;
+  }
+
+  async getDiagnostics(id: string): Promise<unknown> {
+    const row = this.db.prepare('SELECT diagnostics FROM runs WHERE num = ?').get(runNum(id)) as { diagnostics: string | null } | undefined;
+    return row?.diagnostics ? (JSON.parse(row.diagnostics) as unknown) : undefined;
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.project !== undefined) {
+      where.push('project = ?');
+      args.push(filter.project);
+    }
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    if (filter.before !== undefined) {
+      where.push('num < ?');
+      args.push(filter.before);
+    }
+    const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY num DESC LIMIT ?`;
+    args.push(filter.limit ?? 50);
+    return (this.db.prepare(sql).all(...args) as RunRow[]).map(toRun);
+  }
+
+  async listStages(runId: string): Promise<StageRecord[]> {
+    const rows = this.db
+      .prepare('SELECT path, status, attempt, started_at, finished_at, message, exit_code FROM stages WHERE run_num = ? ORDER BY position')
+      .all(runNum(runId)) as Array<{ path: string; status: string; attempt: number; started_at: number | null; finished_at: number | null; message: string; exit_code: number | null }>;
+    return rows.map((r) => ({
+      runId,
+      path: r.path,
+      status: r.status as StageRecord['status'],
+      attempt: r.attempt,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+      message: r.message,
+      exitCode: r.exit_code,
+    }));
+  }
+
+  async appendEvents(runId: string, events: readonly NewEvent[], expectedLastSeq: number, projection?: Projection): Promise<AppendResult> {
+    const num = runNum(runId);
+    const tx = this.db.transaction((): AppendResult => {
+      const row = this.db.prepare('SELECT last_seq FROM runs WHERE num = ?').get(num) as { last_seq: number } | undefined;
+      if (!row) throw new Error(`run ${runId} does not exist`);
+      if (row.last_seq !== expectedLastSeq) return { ok: false, lastSeq: row.last_seq };
+      const insert = this.db.prepare('INSERT INTO events (run_num, seq, type, at, data) VALUES (?, ?, ?, ?, ?)');
+      let seq = row.last_seq;
+      for (const e of events) insert.run(num, ++seq, e.type, e.at, JSON.stringify(e.data));
+      const sets = ['last_seq = ?'];
+      const args: unknown[] = [seq];
+      const run = projection?.run;
+      if (run) {
+        for (const [key, column] of [
+          ['status', 'status'],
+          ['startedAt', 'started_at'],
+          ['finishedAt', 'finished_at'],
+          ['message', 'message'],
+          ['owner', 'owner'],
+        ] as const) {
+          if (run[key] !== undefined) {
+            sets.push(`${column} = ?`);
+            args.push(run[key]);
+          }
+        }
+      }
+      this.db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE num = ?`).run(...args, num);
+      if (projection?.stages?.length) {
+        const upsert = this.db.prepare(
+          `INSERT INTO stages (run_num, path, position, status, attempt, started_at, finished_at, message, exit_code)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (run_num, path) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
+             started_at = excluded.started_at, finished_at = excluded.finished_at, message = excluded.message, exit_code = excluded.exit_code`,
+        );
+        const position = this.db.prepare('SELECT count(*) AS n FROM stages WHERE run_num = ?');
+        let next = (position.get(num) as { n: number }).n;
+        for (const s of projection.stages) {
+          upsert.run(num, s.path, next++, s.status, s.attempt, s.startedAt, s.finishedAt, s.message, s.exitCode);
+        }
+      }
+      return { ok: true, lastSeq: seq };
+    });
+    return tx.immediate();
+  }
+
+  async readEvents(runId: string, afterSeq = 0): Promise<StoredEvent[]> {
+    const rows = this.db.prepare('SELECT seq, type, at, data FROM events WHERE run_num = ? AND seq > ? ORDER BY seq').all(runNum(runId), afterSeq) as Array<{ seq: number; type: string; at: number; data: string }>;
+    return rows.map((r) => ({ runId, seq: r.seq, type: r.type, at: r.at, data: JSON.parse(r.data) as Record<string, unknown> }));
+  }
+
+  async setOwner(runId: string, owner: string | null): Promise<void> {
+    this.db.prepare('UPDATE runs SET owner = ? WHERE num = ?').run(owner, runNum(runId));
+  }
+
+  async appendLogs(runId: string, stage: string, attempt: number, chunks: readonly LogRecord[]): Promise<void> {
+    if (chunks.length === 0) return;
+    const num = runNum(runId);
+    const insert = this.db.prepare('INSERT OR IGNORE INTO log_chunks (run_num, stage, attempt, seq, step, stream, text) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const c of chunks) insert.run(num, stage, attempt, c.seq, c.step, c.stream, c.text);
+    })();
+  }
+
+  async readLogs(runId: string, options: { stage?: string; attempt?: number; afterSeq?: number; limit?: number } = {}): Promise<LogRecord[]> {
+    const where = ['run_num = ?'];
+    const args: unknown[] = [runNum(runId)];
+    if (options.stage !== undefined) {
+      where.push('stage = ?');
+      args.push(options.stage);
+    }
+    if (options.attempt !== undefined) {
+      where.push('attempt = ?');
+      args.push(options.attempt);
+    }
+    if (options.afterSeq !== undefined) {
+      where.push('seq > ?');
+      args.push(options.afterSeq);
+    }
+    args.push(options.limit ?? -1);
+    const rows = this.db
+      .prepare(`SELECT stage, attempt, seq, step, stream, text FROM log_chunks WHERE ${where.join(' AND ')} ORDER BY stage, attempt, seq LIMIT ?`)
+      .all(...args) as Array<{ stage: string; attempt: number; seq: number; step: number | null; stream: string; text: string }>;
+    return rows.map((r) => ({ stage: r.stage, attempt: r.attempt, seq: r.seq, step: r.step, stream: r.stream as LogRecord['stream'], text: r.text }));
+  }
+
+  async lockEnqueue(holder: LockHolder): Promise<number> {
+    this.db.prepare('INSERT OR IGNORE INTO lock_queue (lock, run_id, stage, owner) VALUES (?, ?, ?, ?)').run(holder.lock, holder.runId, holder.stage, holder.owner);
+    const row = this.db.prepare('SELECT id FROM lock_queue WHERE lock = ? AND run_id = ? AND stage = ?').get(holder.lock, holder.runId, holder.stage) as { id: number };
+    return row.id;
+  }
+
+  async lockHead(lock: string): Promise<(LockHolder & { id: number }) | undefined> {
+    const row = this.db.prepare('SELECT id, lock, run_id, stage, owner FROM lock_queue WHERE lock = ? ORDER BY id LIMIT 1').get(lock) as
+      | { id: number; lock: string; run_id: string; stage: string; owner: string }
+      | undefined;
+    return row ? { id: row.id, lock: row.lock, runId: row.run_id, stage: row.stage, owner: row.owner } : undefined;
+  }
+
+  async lockRelease(lock: string, runId: string, stage: string): Promise<void> {
+    this.db.prepare('DELETE FROM lock_queue WHERE lock = ? AND run_id = ? AND stage = ?').run(lock, runId, stage);
+  }
+
+  async lockPurge(isAlive: (owner: string) => boolean): Promise<void> {
+    const rows = this.db.prepare('SELECT DISTINCT owner FROM lock_queue').all() as Array<{ owner: string }>;
+    for (const r of rows) if (!isAlive(r.owner)) this.db.prepare('DELETE FROM lock_queue WHERE owner = ?').run(r.owner);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

@@ -1,0 +1,57 @@
+// The store interface: the source of record for runs, shared by `otto run` and `otto serve`.
+// Implementations: SQLite (embedded, the default) and PostgreSQL (scale-out).
+
+import type { Plan } from '../protocol/plan.js';
+import type { AppendResult, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, TriggerInfo, RunStatus } from './types.js';
+
+export interface CreateRunInput {
+  readonly project: string;
+  readonly plan: Plan | null;
+  readonly pipeline: string;
+  readonly trigger: TriggerInfo;
+  readonly status: RunStatus;
+  readonly owner: string | null;
+  readonly message?: string;
+  readonly rerunOf?: string | null;
+  readonly at: number;
+  /** Diagnostics of an invalid pipeline, as JSON. */
+  readonly diagnostics?: unknown;
+}
+
+export interface LockHolder {
+  readonly lock: string;
+  readonly runId: string;
+  readonly stage: string;
+  readonly owner: string;
+}
+
+export interface Store {
+  createRun(input: CreateRunInput): Promise<RunRecord>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  getPlan(id: string): Promise<Plan | undefined>;
+  getDiagnostics(id: string): Promise<unknown>;
+  listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  listStages(runId: string): Promise<StageRecord[]>;
+
+  /**
+   * Appends events if the run's log still ends at `expectedLastSeq` (so two writers never
+   * interleave unseen), applying the projection in the same transaction.
+   */
+  appendEvents(runId: string, events: readonly NewEvent[], expectedLastSeq: number, projection?: Projection): Promise<AppendResult>;
+  readEvents(runId: string, afterSeq?: number): Promise<StoredEvent[]>;
+  setOwner(runId: string, owner: string | null): Promise<void>;
+
+  /** Stores log chunks; a chunk already stored (same stage, attempt, seq) is ignored. */
+  appendLogs(runId: string, stage: string, attempt: number, chunks: readonly LogRecord[]): Promise<void>;
+  readLogs(runId: string, options?: { stage?: string; attempt?: number; afterSeq?: number; limit?: number }): Promise<LogRecord[]>;
+
+  /** Joins the FIFO queue of a concurrency lock; returns this holder's place id. */
+  lockEnqueue(holder: LockHolder): Promise<number>;
+  /** The holder at the head of a lock's queue (the one that holds it). */
+  lockHead(lock: string): Promise<(LockHolder & { id: number }) | undefined>;
+  lockRelease(lock: string, runId: string, stage: string): Promise<void>;
+  /** Drops queue entries of owners that are gone (their process died). */
+  lockPurge(isAlive: (owner: string) => boolean): Promise<void>;
+
+  close(): Promise<void>;
+}

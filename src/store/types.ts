@@ -1,0 +1,96 @@
+// Records the store keeps: runs, their event log, stage summaries and log chunks.
+
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'cancelled' | 'invalid' | 'interrupted';
+
+export type StageStatus =
+  | 'pending'
+  | 'skipped'
+  | 'waiting'
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'unstable'
+  | 'cancelled'
+  | 'timed_out';
+
+export const FINISHED_RUN_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'invalid'];
+
+/** Who or what started a run. */
+export interface TriggerInfo {
+  readonly event: string;
+  readonly branch: string;
+  readonly tag: string;
+  readonly sha: string;
+  /** A person (token name, user) or a system (webhook, cron, cli). */
+  readonly actor: string;
+}
+
+export interface RunRecord {
+  readonly id: string;
+  readonly project: string;
+  readonly pipeline: string;
+  readonly status: RunStatus;
+  readonly planHash: string;
+  readonly trigger: TriggerInfo;
+  readonly createdAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  /** The orchestrator driving the run: `pid@host` locally, a server id in server mode. */
+  readonly owner: string | null;
+  readonly lastSeq: number;
+  /** Why the run is invalid, failed or interrupted, in words. */
+  readonly message: string;
+  /** For `otto rerun`: the run this one continues. */
+  readonly rerunOf: string | null;
+}
+
+export interface StageRecord {
+  readonly runId: string;
+  readonly path: string;
+  readonly status: StageStatus;
+  readonly attempt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly message: string;
+  readonly exitCode: number | null;
+}
+
+export interface StoredEvent {
+  readonly runId: string;
+  readonly seq: number;
+  readonly type: string;
+  readonly at: number;
+  readonly data: Record<string, unknown>;
+}
+
+export interface NewEvent {
+  readonly type: string;
+  readonly at: number;
+  readonly data: Record<string, unknown>;
+}
+
+export interface LogRecord {
+  readonly stage: string;
+  readonly attempt: number;
+  readonly seq: number;
+  readonly step: number | null;
+  readonly stream: 'stdout' | 'stderr' | 'system';
+  readonly text: string;
+}
+
+export interface RunFilter {
+  readonly project?: string;
+  readonly status?: RunStatus;
+  readonly limit?: number;
+  /** Only runs with an id (number) below this, for paging. */
+  readonly before?: number;
+}
+
+/** What an event append also changes, in the same transaction. */
+export interface Projection {
+  readonly run?: Partial<Pick<RunRecord, 'status' | 'startedAt' | 'finishedAt' | 'message' | 'owner'>>;
+  readonly stages?: readonly StageRecord[];
+}
+
+export type AppendResult = { readonly ok: true; readonly lastSeq: number } | { readonly ok: false; readonly lastSeq: number };
