@@ -13,6 +13,8 @@ function version(): string {
 /** Runs a command's body, turning its result into the process exit code. */
 type Action = () => number | Promise<number>;
 
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
 function build(setExit: (code: number) => void): Command {
   const program = new Command('otto')
     .description('Otto: continuous delivery modelled in a small, deterministic language.')
@@ -87,6 +89,9 @@ function build(setExit: (code: number) => void): Command {
     .option('--in-place', 'run in the project directory itself instead of a copy')
     .option('--json', 'print the finished run as JSON instead of the live view')
     .option('-q, --quiet', 'print stage changes and the summary, not the logs (non-terminal output)')
+    .option('--approve <stage>', "approve this stage's input gates in advance (repeatable)", collect, [] as string[])
+    .option('-y, --yes', 'approve every input gate in advance')
+    .option('--secret <name>', "take this secret's value from the environment, for this run only (repeatable)", collect, [] as string[])
     .action(async (file: string | undefined, opts: Record<string, unknown>) => {
       const { runRun } = await import('./commands/run.js');
       const { localExtensions } = await import('./local-extensions.js');
@@ -135,6 +140,9 @@ function build(setExit: (code: number) => void): Command {
     .option('-j, --jobs <n>', 'most stages running at once')
     .option('--json', 'print the finished run as JSON')
     .option('-q, --quiet', 'no logs, only stage changes')
+    .option('--approve <stage>', "approve this stage's input gates in advance (repeatable)", collect, [] as string[])
+    .option('-y, --yes', 'approve every input gate in advance')
+    .option('--secret <name>', "take this secret's value from the environment (repeatable)", collect, [] as string[])
     .action(async (run: string, opts: Record<string, unknown>) => {
       const { runResume } = await import('./commands/resume.js');
       const { localExtensions } = await import('./local-extensions.js');
@@ -149,10 +157,75 @@ function build(setExit: (code: number) => void): Command {
     .option('-j, --jobs <n>', 'most stages running at once')
     .option('--json', 'print the finished run as JSON')
     .option('-q, --quiet', 'no logs, only stage changes')
+    .option('--approve <stage>', "approve this stage's input gates in advance (repeatable)", collect, [] as string[])
+    .option('-y, --yes', 'approve every input gate in advance')
+    .option('--secret <name>', "take this secret's value from the environment (repeatable)", collect, [] as string[])
     .action(async (run: string, opts: Record<string, unknown>) => {
       const { runRerun } = await import('./commands/resume.js');
       const { localExtensions } = await import('./local-extensions.js');
       await act(async () => runRerun(run, opts, await localExtensions(opts)))();
+    });
+
+  program
+    .command('approve')
+    .description('approve (or --reject) the input gate a stage is waiting at')
+    .argument('<run>', 'run id')
+    .argument('<stage>', 'stage path')
+    .option('--reject', 'reject instead: the stage fails')
+    .option('-m, --comment <text>', 'why')
+    .action(async (run: string, stage: string, opts: { reject?: boolean; comment?: string }) => {
+      const { runApprove } = await import('./commands/approve.js');
+      await act(() => runApprove(run, stage, opts))();
+    });
+
+  program
+    .command('callback')
+    .description("complete a webhook gate with its callback token (as an external system would)")
+    .argument('<token>', 'the token from the callback URL')
+    .argument('<status>', 'success or failure')
+    .option('-m, --message <text>', 'a message recorded with the decision')
+    .action(async (token: string, status: string, opts: { message?: string }) => {
+      const { runCallback } = await import('./commands/approve.js');
+      await act(() => runCallback(token, status, opts))();
+    });
+
+  const secrets = program.command('secrets').description('secrets for this project, encrypted at rest');
+  secrets
+    .command('set')
+    .description('store a secret; its value is read from standard input')
+    .argument('<name>', 'the name stages use in credentials')
+    .option('--env <environment>', 'only for stages deploying to this environment')
+    .action(async (name: string, opts: { env?: string }) => {
+      const { runSecretsSet } = await import('./commands/secrets.js');
+      await act(() => runSecretsSet(name, opts))();
+    });
+  secrets
+    .command('list')
+    .description('list secret names (never values)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { runSecretsList } = await import('./commands/secrets.js');
+      await act(() => runSecretsList(opts))();
+    });
+  secrets
+    .command('rm')
+    .description('remove a secret')
+    .argument('<name>', 'secret name')
+    .option('--env <environment>', 'the environment it was set for')
+    .action(async (name: string, opts: { env?: string }) => {
+      const { runSecretsRm } = await import('./commands/secrets.js');
+      await act(() => runSecretsRm(name, opts))();
+    });
+
+  program
+    .command('deployments')
+    .description('what is deployed where, and the history of each environment')
+    .option('--json', 'print JSON')
+    .option('--environment <name>', 'only this environment')
+    .option('-n, --limit <n>', 'how many history entries (default 100)')
+    .action(async (opts: { json?: boolean; environment?: string; limit?: string }) => {
+      const { runDeployments } = await import('./commands/deployments.js');
+      await act(() => runDeployments(opts))();
     });
 
   program

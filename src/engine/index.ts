@@ -11,3 +11,9 @@ export { LocalJobs, baseEnvironment, NO_SECRETS, type SecretSource } from './loc
 export { StoreLocks, localOwner, ownerAlive, type LockManager } from './locks.js';
 export type { GateHost, OpenGate, DecideGate } from './gates.js';
 export { createRun } from './create-run.js';
+export { StoreSecrets, MissingSecretError } from './secrets.js';
+export { HttpNotifier, type NotifierOptions } from './notify.js';
+export { ProcessGateHost, type GateHostOptions } from './gate-host/host.js';
+export { InputGates, type Prompter, type InputGatesOptions } from './gate-host/input.js';
+export { CallbackServer } from './gate-host/callback-server.js';
+export { acceptCallback, hashToken, newCallbackToken, type CallbackResult } from './gate-host/callbacks.js';

@@ -7,10 +7,10 @@ import type { Workspaces } from './workspaces.js';
 
 /** Secret values for a stage, by name; a missing name is simply absent (the agent then fails it). */
 export interface SecretSource {
-  values(plan: Plan, stage: PlanStage): Readonly<Record<string, string>>;
+  values(plan: Plan, stage: PlanStage): Promise<Readonly<Record<string, string>>>;
 }
 
-export const NO_SECRETS: SecretSource = { values: () => ({}) };
+export const NO_SECRETS: SecretSource = { values: async () => ({}) };
 
 export interface LocalJobsOptions {
   readonly workspaces: Workspaces;
@@ -40,9 +40,10 @@ export function baseEnvironment(): Record<string, string> {
 export class LocalJobs implements JobFactory {
   constructor(private readonly options: LocalJobsOptions) {}
 
-  build(plan: Plan, stage: PlanStage, attempt: number, runId: string): StageJob {
+  async build(plan: Plan, stage: PlanStage, attempt: number, runId: string): Promise<StageJob> {
+    // Secrets first: a missing one fails the stage before any copying happens.
+    const secrets = (await this.options.secrets?.values(plan, stage)) ?? {};
     const workspace = this.options.workspaces.prepare(stage.path, stage.workspaceFrom);
-    const secrets = this.options.secrets?.values(plan, stage) ?? {};
     const env = baseEnvironment();
     env.OTTO_RUN_ID = runId;
     env.OTTO_ATTEMPT = String(attempt);

@@ -27,12 +27,12 @@ export interface RunListener {
 
 export interface JobFactory {
   /** Builds the job for a stage attempt (workspace, secrets, objects). Throws with a message on failure. */
-  build(plan: Plan, stage: PlanStage, attempt: number, runId: string): StageJob;
+  build(plan: Plan, stage: PlanStage, attempt: number, runId: string): Promise<StageJob>;
 }
 
 export interface Notifier {
   notify(plan: Plan, stage: PlanStage, outcome: 'success' | 'failure', runId: string): Promise<Array<{ kind: string; ok: boolean; message: string }>>;
-  recordDeployment?(runId: string, plan: Plan, stage: PlanStage, status: string, at: number): Promise<void>;
+  recordDeployment?(runId: string, plan: Plan, stage: PlanStage, status: string, at: number, startedAt: number | null): Promise<void>;
 }
 
 export interface OrchestratorOptions {
@@ -181,7 +181,7 @@ export class Orchestrator {
           break;
         case 'record-deployment': {
           const stage = this.stage(c.stage);
-          if (stage) await this.options.notifier?.recordDeployment?.(this.options.runId, this.plan, stage, c.status, this.clock.now());
+          if (stage) await this.options.notifier?.recordDeployment?.(this.options.runId, this.plan, stage, c.status, this.clock.now(), this.log.machine.stages.get(c.stage)?.startedAt ?? null);
           await this.record([{ type: 'deployment.recorded', at: this.clock.now(), stage: c.stage, environment: c.environment, status: c.status }]);
           break;
         }
@@ -209,13 +209,15 @@ export class Orchestrator {
         continue;
       }
       let job: StageJob;
+      // Count the slot before awaiting, so a nested pump cannot hand it out twice.
+      this.running++;
       try {
-        job = this.options.jobs.build(this.plan, stage, next.attempt, this.options.runId);
+        job = await this.options.jobs.build(this.plan, stage, next.attempt, this.options.runId);
       } catch (e) {
-        await this.record([{ type: 'job.finished', at: this.clock.now(), stage: next.stage, attempt: next.attempt, outcome: 'failed', message: `could not prepare the stage: ${(e as Error).message}`, lastSeq: 0 }]);
+        this.running--;
+        await this.record([{ type: 'job.finished', at: this.clock.now(), stage: next.stage, attempt: next.attempt, outcome: 'failed', message: (e as Error).message, lastSeq: 0 }]);
         continue;
       }
-      this.running++;
       this.jobsByStage.set(next.stage, { jobId: job.jobId, attempt: next.attempt });
       this.stageByJob.set(job.jobId, { stage: next.stage, attempt: next.attempt });
       await this.record([{ type: 'stage.dispatched', at: this.clock.now(), stage: next.stage, attempt: next.attempt, jobId: job.jobId, agent: 'local' }]);
@@ -279,7 +281,9 @@ export class Orchestrator {
         { type: 'gate.opened', at: this.clock.now(), stage: c.stage, phase: c.phase, index: c.index, deadline, ...(handle?.tokenHash ? { tokenHash: handle.tokenHash } : {}) },
       ]);
     }
-    const timer = setTimeout(() => decide('timed_out', 'otto', `no decision within the gate's timeout`), Math.max(0, deadline - this.clock.now()));
+    // A backstop a moment after the deadline: a gate mechanism that knows more (a poll's last
+    // answer) gets to time out first with a better message.
+    const timer = setTimeout(() => decide('timed_out', 'otto', `no decision within the gate's timeout`), Math.max(0, deadline - this.clock.now()) + 1000);
     timer.unref();
     this.gateTimers.set(key, timer);
   }

@@ -219,7 +219,7 @@ export class RunMachine {
     if (s.plan.concurrency && !s.lockHeld) {
       s.status = 'waiting';
       s.waitingForLock = true;
-      this.touch(s, `waiting for concurrency group '${s.plan.concurrency}'`);
+      this.touch(s, `for concurrency group '${s.plan.concurrency}'`);
       out.push({ type: 'acquire-lock', stage: s.plan.path, lock: s.plan.concurrency });
       return;
     }
@@ -252,7 +252,7 @@ export class RunMachine {
     if (!gate) return;
     s.status = 'waiting';
     s.gate = { phase, index };
-    this.touch(s, `waiting: ${gate.kind === 'input' ? gate.message : gate.kind === 'webhook' ? gate.description : gate.url}`);
+    this.touch(s, gate.kind === 'input' ? `for a person: "${gate.message}"` : gate.kind === 'webhook' ? `for a callback: ${gate.description}` : `for ${gate.url} to answer ${gate.expect}`);
     out.push({ type: 'open-gate', stage: s.plan.path, phase, index, gate });
   }
 

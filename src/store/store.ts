@@ -2,7 +2,7 @@
 // Implementations: SQLite (embedded, the default) and PostgreSQL (scale-out).
 
 import type { Plan } from '../protocol/plan.js';
-import type { AppendResult, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, TriggerInfo, RunStatus } from './types.js';
+import type { AppendResult, DeploymentRecord, GateTokenRecord, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, TriggerInfo, RunStatus, UseTokenResult } from './types.js';
 
 export interface CreateRunInput {
   readonly project: string;
@@ -52,6 +52,20 @@ export interface Store {
   lockRelease(lock: string, runId: string, stage: string): Promise<void>;
   /** Drops queue entries of owners that are gone (their process died). */
   lockPurge(isAlive: (owner: string) => boolean): Promise<void>;
+
+  /** Secrets, sealed by the caller (the store never sees a plain value). '' is every environment. */
+  putSecret(project: string, environment: string, name: string, sealed: string, at: number): Promise<void>;
+  getSecret(project: string, environment: string, name: string): Promise<string | undefined>;
+  listSecrets(project: string): Promise<Array<{ environment: string; name: string; updatedAt: number }>>;
+  deleteSecret(project: string, environment: string, name: string): Promise<boolean>;
+
+  recordDeployment(d: Omit<DeploymentRecord, 'id'>): Promise<DeploymentRecord>;
+  listDeployments(filter?: { project?: string; environment?: string; limit?: number }): Promise<DeploymentRecord[]>;
+
+  /** Registers a callback token's hash for a gate. */
+  createGateToken(tokenHash: string, gate: GateTokenRecord, at: number): Promise<void>;
+  /** Marks a token used, once: a second use is refused. */
+  useGateToken(tokenHash: string, at: number): Promise<UseTokenResult>;
 
   close(): Promise<void>;
 }

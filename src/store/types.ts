@@ -94,3 +94,28 @@ export interface Projection {
 }
 
 export type AppendResult = { readonly ok: true; readonly lastSeq: number } | { readonly ok: false; readonly lastSeq: number };
+
+export interface DeploymentRecord {
+  readonly id: number;
+  readonly project: string;
+  readonly environment: string;
+  readonly runId: string;
+  readonly stage: string;
+  readonly sha: string;
+  readonly branch: string;
+  /** succeeded, unstable or failed. */
+  readonly status: string;
+  /** When the deployment ended. */
+  readonly at: number;
+  /** When the deploying stage started, for lead time. */
+  readonly startedAt: number | null;
+}
+
+export interface GateTokenRecord {
+  readonly runId: string;
+  readonly stage: string;
+  readonly phase: 'enter' | 'exit';
+  readonly index: number;
+}
+
+export type UseTokenResult = { readonly ok: true; readonly gate: GateTokenRecord } | { readonly ok: false; readonly reason: 'unknown' | 'used' };

@@ -36,7 +36,15 @@ export interface RunOptions extends ContextFlags {
 
 /** Hooks the next issue's features plug into (gates, secrets, notifications). */
 export interface RunExtensions {
-  readonly gates?: (ctx: { store: Store; runId: string; interactive: boolean; orchestrator: () => Orchestrator }) => GateHost | undefined;
+  readonly gates?: (ctx: {
+    store: Store;
+    runId: string;
+    interactive: boolean;
+    orchestrator: () => Orchestrator;
+    view: { pause?: () => void; resume?: () => void };
+    announce: (message: string) => void;
+  }) => GateHost | undefined;
+  readonly close?: () => Promise<void>;
   readonly secrets?: (ctx: { store: Store; project: string }) => SecretSource | undefined;
   readonly notifier?: (ctx: { store: Store; project: string }) => Notifier | undefined;
   readonly maskValues?: readonly string[];
@@ -142,7 +150,13 @@ export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir
   const notifier = ext.notifier?.({ store, project });
   // The gate host needs the orchestrator (to record decisions) and the orchestrator the host.
   const holder: { orchestrator?: Orchestrator } = {};
-  const gates = ext.gates?.({ store, runId: run.id, interactive, orchestrator: () => holder.orchestrator as Orchestrator });
+  const viewHooks = view instanceof TreeView ? { pause: () => view.pause(), resume: () => view.resume() } : {};
+  const announce = (message: string): void => {
+    viewHooks.pause?.();
+    process.stderr.write(`${message}\n`);
+    viewHooks.resume?.();
+  };
+  const gates = ext.gates?.({ store, runId: run.id, interactive, orchestrator: () => holder.orchestrator as Orchestrator, view: viewHooks, announce });
   const orchestrator = new Orchestrator({
     store,
     runId: run.id,
@@ -185,5 +199,7 @@ export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await agent.close();
+    await ext.close?.();
+    (gates as { closeAll?: () => void } | undefined)?.closeAll?.();
   }
 }

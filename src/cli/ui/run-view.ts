@@ -56,8 +56,9 @@ export class PlainView implements RunListener {
     const parts: string[] = [];
     if (r.attempt > 1 && (r.status === 'running' || r.status === 'queued')) parts.push(`attempt ${r.attempt}`);
     if (r.startedAt !== null && r.finishedAt !== null) parts.push(`in ${formatDuration(r.finishedAt - r.startedAt)}`);
-    if (r.message && r.status !== 'running') parts.push(r.message);
-    return parts.length ? ` ${this.c.dim(parts.join(' — '))}` : '';
+    if (r.message && r.status !== 'running' && r.status !== 'waiting') parts.push(r.message);
+    const tail = parts.length ? ` ${this.c.dim(parts.join(' — '))}` : '';
+    return r.status === 'waiting' && r.message ? ` ${r.message}${tail}` : tail;
   }
 
   logs(stage: string, _attempt: number, chunks: readonly LogRecord[]): void {
@@ -142,6 +143,20 @@ export class TreeView implements RunListener {
     out += lines.join('\n') + '\n';
     this.options.out.write(out);
     this.drawn = lines.length;
+  }
+
+  /** Stops redrawing (a prompt needs the screen) until resume(). */
+  pause(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.draw(true);
+    this.drawn = 0;
+  }
+
+  resume(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.draw(), 100);
+    this.timer.unref();
   }
 
   stop(): void {

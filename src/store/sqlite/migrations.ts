@@ -75,4 +75,42 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX lock_queue_lock ON lock_queue (lock, id);
     `,
   },
+  {
+    version: 2,
+    name: 'secrets, deployments, gate tokens',
+    sql: `
+      CREATE TABLE secrets (
+        project TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        name TEXT NOT NULL,
+        sealed TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (project, environment, name)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE deployments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        project TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        sha TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        status TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        started_at INTEGER
+      );
+      CREATE INDEX deployments_env ON deployments (environment, id);
+
+      CREATE TABLE gate_tokens (
+        token_hash TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        used_at INTEGER
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

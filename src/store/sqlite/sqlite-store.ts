@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Plan } from '../../protocol/plan.js';
 import type { CreateRunInput, LockHolder, Store } from '../store.js';
-import type { AppendResult, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent } from '../types.js';
+import type { AppendResult, DeploymentRecord, GateTokenRecord, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, UseTokenResult } from '../types.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 interface RunRow {
@@ -265,6 +265,68 @@ export class SqliteStore implements Store {
   async lockPurge(isAlive: (owner: string) => boolean): Promise<void> {
     const rows = this.db.prepare('SELECT DISTINCT owner FROM lock_queue').all() as Array<{ owner: string }>;
     for (const r of rows) if (!isAlive(r.owner)) this.db.prepare('DELETE FROM lock_queue WHERE owner = ?').run(r.owner);
+  }
+
+  async putSecret(project: string, environment: string, name: string, sealed: string, at: number): Promise<void> {
+    this.db
+      .prepare('INSERT INTO secrets (project, environment, name, sealed, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (project, environment, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at')
+      .run(project, environment, name, sealed, at);
+  }
+
+  async getSecret(project: string, environment: string, name: string): Promise<string | undefined> {
+    const row = this.db.prepare('SELECT sealed FROM secrets WHERE project = ? AND environment = ? AND name = ?').get(project, environment, name) as { sealed: string } | undefined;
+    return row?.sealed;
+  }
+
+  async listSecrets(project: string): Promise<Array<{ environment: string; name: string; updatedAt: number }>> {
+    const rows = this.db.prepare('SELECT environment, name, updated_at FROM secrets WHERE project = ? ORDER BY name, environment').all(project) as Array<{ environment: string; name: string; updated_at: number }>;
+    return rows.map((r) => ({ environment: r.environment, name: r.name, updatedAt: r.updated_at }));
+  }
+
+  async deleteSecret(project: string, environment: string, name: string): Promise<boolean> {
+    return this.db.prepare('DELETE FROM secrets WHERE project = ? AND environment = ? AND name = ?').run(project, environment, name).changes > 0;
+  }
+
+  async recordDeployment(d: Omit<DeploymentRecord, 'id'>): Promise<DeploymentRecord> {
+    const info = this.db
+      .prepare('INSERT INTO deployments (project, environment, run_id, stage, sha, branch, status, at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(d.project, d.environment, d.runId, d.stage, d.sha, d.branch, d.status, d.at, d.startedAt);
+    return { ...d, id: Number(info.lastInsertRowid) };
+  }
+
+  async listDeployments(filter: { project?: string; environment?: string; limit?: number } = {}): Promise<DeploymentRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.project !== undefined) {
+      where.push('project = ?');
+      args.push(filter.project);
+    }
+    if (filter.environment !== undefined) {
+      where.push('environment = ?');
+      args.push(filter.environment);
+    }
+    args.push(filter.limit ?? 100);
+    const rows = this.db
+      .prepare(`SELECT id, project, environment, run_id, stage, sha, branch, status, at, started_at FROM deployments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`)
+      .all(...args) as Array<{ id: number; project: string; environment: string; run_id: string; stage: string; sha: string; branch: string; status: string; at: number; started_at: number | null }>;
+    return rows.map((r) => ({ id: r.id, project: r.project, environment: r.environment, runId: r.run_id, stage: r.stage, sha: r.sha, branch: r.branch, status: r.status, at: r.at, startedAt: r.started_at }));
+  }
+
+  async createGateToken(tokenHash: string, gate: GateTokenRecord, at: number): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO gate_tokens (token_hash, run_id, stage, phase, idx, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(tokenHash, gate.runId, gate.stage, gate.phase, gate.index, at);
+  }
+
+  async useGateToken(tokenHash: string, at: number): Promise<UseTokenResult> {
+    const tx = this.db.transaction((): UseTokenResult => {
+      const row = this.db.prepare('SELECT run_id, stage, phase, idx, used_at FROM gate_tokens WHERE token_hash = ?').get(tokenHash) as
+        | { run_id: string; stage: string; phase: 'enter' | 'exit'; idx: number; used_at: number | null }
+        | undefined;
+      if (!row) return { ok: false, reason: 'unknown' };
+      if (row.used_at !== null) return { ok: false, reason: 'used' };
+      this.db.prepare('UPDATE gate_tokens SET used_at = ? WHERE token_hash = ?').run(at, tokenHash);
+      return { ok: true, gate: { runId: row.run_id, stage: row.stage, phase: row.phase, index: row.idx } };
+    });
+    return tx.immediate();
   }
 
   async close(): Promise<void> {
