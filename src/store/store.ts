@@ -2,7 +2,7 @@
 // Implementations: SQLite (embedded, the default) and PostgreSQL (scale-out).
 
 import type { Plan } from '../protocol/plan.js';
-import type { AppendResult, DeploymentRecord, GateTokenRecord, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, TriggerInfo, RunStatus, UseTokenResult } from './types.js';
+import type { AgentJobRecord, AgentRecord, AuditRecord, ProjectRecord, Role, TokenRecord, AppendResult, DeploymentRecord, GateTokenRecord, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, TriggerInfo, RunStatus, UseTokenResult } from './types.js';
 
 export interface CreateRunInput {
   readonly project: string;
@@ -66,6 +66,32 @@ export interface Store {
   createGateToken(tokenHash: string, gate: GateTokenRecord, at: number): Promise<void>;
   /** Marks a token used, once: a second use is refused. */
   useGateToken(tokenHash: string, at: number): Promise<UseTokenResult>;
+
+  createProject(p: ProjectRecord): Promise<void>;
+  getProject(name: string): Promise<ProjectRecord | undefined>;
+  listProjects(): Promise<ProjectRecord[]>;
+
+  /** Tokens are stored by their hash only. */
+  createToken(t: { name: string; role: Role; hash: string; at: number }): Promise<TokenRecord>;
+  findToken(hash: string): Promise<TokenRecord | undefined>;
+  listTokens(): Promise<TokenRecord[]>;
+  revokeToken(id: number, at: number): Promise<boolean>;
+
+  /** Registers an agent (the same name keeps its id) and returns it. */
+  upsertAgent(a: Omit<AgentRecord, 'id' | 'registeredAt'> & { at: number }): Promise<AgentRecord>;
+  listAgents(): Promise<AgentRecord[]>;
+  touchAgent(id: string, at: number): Promise<void>;
+
+  createAgentJob(j: Omit<AgentJobRecord, 'lastEventSeq' | 'finishedAt'>): Promise<void>;
+  getAgentJob(jobId: string): Promise<AgentJobRecord | undefined>;
+  /** Raises a job's last stored event number (never lowers it). */
+  setAgentJobSeq(jobId: string, lastEventSeq: number): Promise<void>;
+  finishAgentJob(jobId: string, at: number): Promise<void>;
+  listAgentJobs(filter: { agentId?: string; active?: boolean; runId?: string }): Promise<AgentJobRecord[]>;
+
+  /** Appends to the hash-chained audit log (the chain is extended inside one transaction). */
+  appendAudit(r: { at: number; actor: string; action: string; target: string; details: Record<string, unknown> }): Promise<AuditRecord>;
+  listAudit(filter?: { afterId?: number; limit?: number }): Promise<AuditRecord[]>;
 
   close(): Promise<void>;
 }

@@ -119,3 +119,61 @@ export interface GateTokenRecord {
 }
 
 export type UseTokenResult = { readonly ok: true; readonly gate: GateTokenRecord } | { readonly ok: false; readonly reason: 'unknown' | 'used' };
+
+export interface ProjectRecord {
+  readonly name: string;
+  /** A git URL or a local path. */
+  readonly repo: string;
+  /** The pipeline file inside the repository. */
+  readonly pipeline: string;
+  readonly defaultBranch: string;
+  /** The webhook secret, sealed like other secrets ('' when none). */
+  readonly webhookSecret: string;
+  readonly createdAt: number;
+}
+
+export type Role = 'viewer' | 'operator' | 'admin' | 'agent';
+
+export interface TokenRecord {
+  readonly id: number;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt: number;
+  readonly revokedAt: number | null;
+}
+
+export interface AgentRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: readonly string[];
+  readonly capabilities: readonly string[];
+  readonly maxJobs: number;
+  readonly version: string;
+  readonly registeredAt: number;
+  readonly lastSeenAt: number;
+}
+
+export interface AgentJobRecord {
+  readonly jobId: string;
+  readonly runId: string;
+  readonly stage: string;
+  readonly attempt: number;
+  readonly agentId: string;
+  readonly assignedAt: number;
+  /** The highest event number stored. */
+  readonly lastEventSeq: number;
+  readonly finishedAt: number | null;
+}
+
+export interface AuditRecord {
+  readonly id: number;
+  readonly at: number;
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly details: Record<string, unknown>;
+  /** The previous record's hash ('' for the first). */
+  readonly prevHash: string;
+  /** sha256 over prevHash and this record's fields (see src/store/audit-hash.ts). */
+  readonly hash: string;
+}

@@ -113,4 +113,62 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    name: 'projects, tokens, agents, agent jobs, audit',
+    sql: `
+      CREATE TABLE projects (
+        name TEXT PRIMARY KEY,
+        repo TEXT NOT NULL,
+        pipeline TEXT NOT NULL,
+        default_branch TEXT NOT NULL,
+        webhook_secret TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+      );
+
+      CREATE TABLE agents (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        labels TEXT NOT NULL,
+        capabilities TEXT NOT NULL,
+        max_jobs INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        registered_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE agent_jobs (
+        job_id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        agent_id TEXT NOT NULL,
+        assigned_at INTEGER NOT NULL,
+        last_event_seq INTEGER NOT NULL DEFAULT 0,
+        finished_at INTEGER
+      ) WITHOUT ROWID;
+      CREATE INDEX agent_jobs_agent ON agent_jobs (agent_id, finished_at);
+      CREATE INDEX agent_jobs_run ON agent_jobs (run_id);
+
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      );
+    `,
+  },
 ];

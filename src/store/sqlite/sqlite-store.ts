@@ -6,8 +6,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Plan } from '../../protocol/plan.js';
 import type { CreateRunInput, LockHolder, Store } from '../store.js';
-import type { AppendResult, DeploymentRecord, GateTokenRecord, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, UseTokenResult } from '../types.js';
+import type { AgentJobRecord, AgentRecord, AuditRecord, ProjectRecord, Role, TokenRecord, AppendResult, DeploymentRecord, GateTokenRecord, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, UseTokenResult } from '../types.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { auditHash } from '../audit-hash.js';
+import { randomUUID } from 'node:crypto';
 
 interface RunRow {
   num: number;
@@ -329,7 +331,170 @@ export class SqliteStore implements Store {
     return tx.immediate();
   }
 
+  async createProject(p: ProjectRecord): Promise<void> {
+    this.db.prepare('INSERT INTO projects (name, repo, pipeline, default_branch, webhook_secret, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(p.name, p.repo, p.pipeline, p.defaultBranch, p.webhookSecret, p.createdAt);
+  }
+
+  async getProject(name: string): Promise<ProjectRecord | undefined> {
+    const r = this.db.prepare('SELECT name, repo, pipeline, default_branch, webhook_secret, created_at FROM projects WHERE name = ?').get(name) as ProjectRow | undefined;
+    return r ? toProject(r) : undefined;
+  }
+
+  async listProjects(): Promise<ProjectRecord[]> {
+    return (this.db.prepare('SELECT name, repo, pipeline, default_branch, webhook_secret, created_at FROM projects ORDER BY name').all() as ProjectRow[]).map(toProject);
+  }
+
+  async createToken(t: { name: string; role: Role; hash: string; at: number }): Promise<TokenRecord> {
+    const info = this.db.prepare('INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)').run(t.name, t.role, t.hash, t.at);
+    return { id: Number(info.lastInsertRowid), name: t.name, role: t.role, createdAt: t.at, revokedAt: null };
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | undefined> {
+    const r = this.db.prepare('SELECT id, name, role, created_at, revoked_at FROM tokens WHERE hash = ?').get(hash) as TokenRow | undefined;
+    return r ? toToken(r) : undefined;
+  }
+
+  async listTokens(): Promise<TokenRecord[]> {
+    return (this.db.prepare('SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY id').all() as TokenRow[]).map(toToken);
+  }
+
+  async revokeToken(id: number, at: number): Promise<boolean> {
+    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes > 0;
+  }
+
+  async upsertAgent(a: Omit<AgentRecord, 'id' | 'registeredAt'> & { at: number }): Promise<AgentRecord> {
+    const existing = this.db.prepare('SELECT id, registered_at FROM agents WHERE name = ?').get(a.name) as { id: string; registered_at: number } | undefined;
+    const id = existing?.id ?? randomUUID();
+    const registeredAt = existing?.registered_at ?? a.at;
+    this.db
+      .prepare(
+        `INSERT INTO agents (id, name, labels, capabilities, max_jobs, version, registered_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET labels = excluded.labels, capabilities = excluded.capabilities, max_jobs = excluded.max_jobs, version = excluded.version, last_seen_at = excluded.last_seen_at`,
+      )
+      .run(id, a.name, JSON.stringify(a.labels), JSON.stringify(a.capabilities), a.maxJobs, a.version, registeredAt, a.at);
+    return { id, name: a.name, labels: a.labels, capabilities: a.capabilities, maxJobs: a.maxJobs, version: a.version, registeredAt, lastSeenAt: a.at };
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    const rows = this.db.prepare('SELECT id, name, labels, capabilities, max_jobs, version, registered_at, last_seen_at FROM agents ORDER BY name').all() as Array<{
+      id: string;
+      name: string;
+      labels: string;
+      capabilities: string;
+      max_jobs: number;
+      version: string;
+      registered_at: number;
+      last_seen_at: number;
+    }>;
+    return rows.map((r) => ({ id: r.id, name: r.name, labels: JSON.parse(r.labels) as string[], capabilities: JSON.parse(r.capabilities) as string[], maxJobs: r.max_jobs, version: r.version, registeredAt: r.registered_at, lastSeenAt: r.last_seen_at }));
+  }
+
+  async touchAgent(id: string, at: number): Promise<void> {
+    this.db.prepare('UPDATE agents SET last_seen_at = ? WHERE id = ?').run(at, id);
+  }
+
+  async createAgentJob(j: Omit<AgentJobRecord, 'lastEventSeq' | 'finishedAt'>): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO agent_jobs (job_id, run_id, stage, attempt, agent_id, assigned_at) VALUES (?, ?, ?, ?, ?, ?)').run(j.jobId, j.runId, j.stage, j.attempt, j.agentId, j.assignedAt);
+  }
+
+  async getAgentJob(jobId: string): Promise<AgentJobRecord | undefined> {
+    const r = this.db.prepare('SELECT job_id, run_id, stage, attempt, agent_id, assigned_at, last_event_seq, finished_at FROM agent_jobs WHERE job_id = ?').get(jobId) as AgentJobRow | undefined;
+    return r ? toAgentJob(r) : undefined;
+  }
+
+  async setAgentJobSeq(jobId: string, lastEventSeq: number): Promise<void> {
+    this.db.prepare('UPDATE agent_jobs SET last_event_seq = max(last_event_seq, ?) WHERE job_id = ?').run(lastEventSeq, jobId);
+  }
+
+  async finishAgentJob(jobId: string, at: number): Promise<void> {
+    this.db.prepare('UPDATE agent_jobs SET finished_at = coalesce(finished_at, ?) WHERE job_id = ?').run(at, jobId);
+  }
+
+  async listAgentJobs(filter: { agentId?: string; active?: boolean; runId?: string }): Promise<AgentJobRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.agentId !== undefined) {
+      where.push('agent_id = ?');
+      args.push(filter.agentId);
+    }
+    if (filter.runId !== undefined) {
+      where.push('run_id = ?');
+      args.push(filter.runId);
+    }
+    if (filter.active === true) where.push('finished_at IS NULL');
+    if (filter.active === false) where.push('finished_at IS NOT NULL');
+    const rows = this.db
+      .prepare(`SELECT job_id, run_id, stage, attempt, agent_id, assigned_at, last_event_seq, finished_at FROM agent_jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY assigned_at`)
+      .all(...args) as AgentJobRow[];
+    return rows.map(toAgentJob);
+  }
+
+  async appendAudit(r: { at: number; actor: string; action: string; target: string; details: Record<string, unknown> }): Promise<AuditRecord> {
+    const tx = this.db.transaction((): AuditRecord => {
+      const last = this.db.prepare('SELECT hash FROM audit ORDER BY id DESC LIMIT 1').get() as { hash: string } | undefined;
+      const prevHash = last?.hash ?? '';
+      const hash = auditHash(prevHash, r);
+      const info = this.db.prepare('INSERT INTO audit (at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)').run(r.at, r.actor, r.action, r.target, JSON.stringify(r.details), prevHash, hash);
+      return { id: Number(info.lastInsertRowid), ...r, prevHash, hash };
+    });
+    return tx.immediate();
+  }
+
+  async listAudit(filter: { afterId?: number; limit?: number } = {}): Promise<AuditRecord[]> {
+    const rows = this.db.prepare('SELECT id, at, actor, action, target, details, prev_hash, hash FROM audit WHERE id > ? ORDER BY id LIMIT ?').all(filter.afterId ?? 0, filter.limit ?? -1) as Array<{
+      id: number;
+      at: number;
+      actor: string;
+      action: string;
+      target: string;
+      details: string;
+      prev_hash: string;
+      hash: string;
+    }>;
+    return rows.map((r) => ({ id: r.id, at: r.at, actor: r.actor, action: r.action, target: r.target, details: JSON.parse(r.details) as Record<string, unknown>, prevHash: r.prev_hash, hash: r.hash }));
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
+}
+
+interface ProjectRow {
+  name: string;
+  repo: string;
+  pipeline: string;
+  default_branch: string;
+  webhook_secret: string;
+  created_at: number;
+}
+
+function toProject(r: ProjectRow): ProjectRecord {
+  return { name: r.name, repo: r.repo, pipeline: r.pipeline, defaultBranch: r.default_branch, webhookSecret: r.webhook_secret, createdAt: r.created_at };
+}
+
+interface TokenRow {
+  id: number;
+  name: string;
+  role: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+function toToken(r: TokenRow): TokenRecord {
+  return { id: r.id, name: r.name, role: r.role as Role, createdAt: r.created_at, revokedAt: r.revoked_at };
+}
+
+interface AgentJobRow {
+  job_id: string;
+  run_id: string;
+  stage: string;
+  attempt: number;
+  agent_id: string;
+  assigned_at: number;
+  last_event_seq: number;
+  finished_at: number | null;
+}
+
+function toAgentJob(r: AgentJobRow): AgentJobRecord {
+  return { jobId: r.job_id, runId: r.run_id, stage: r.stage, attempt: r.attempt, agentId: r.agent_id, assignedAt: r.assigned_at, lastEventSeq: r.last_event_seq, finishedAt: r.finished_at };
 }
