@@ -3,6 +3,7 @@
 
 import {
   CallbackServer,
+  CallbackTokens,
   HttpNotifier,
   InputGates,
   ProcessGateHost,
@@ -37,27 +38,28 @@ export async function localExtensions(opts: Record<string, unknown>): Promise<Ru
   let key: Buffer | undefined;
   const keyFile = defaultKeyFile();
   const getKey = (): Buffer => (key ??= loadKey(keyFile, false));
-  let callbacks: CallbackServer | undefined;
+  let server: CallbackServer | undefined;
+  const callbackServer = (store: Parameters<NonNullable<RunExtensions['callbacks']>>[0]['store']): CallbackServer => (server ??= new CallbackServer(store, () => undefined));
   return {
+    callbacks: ({ store }) => new CallbackTokens(store, () => callbackServer(store).url()),
     maskValues: Object.values(overrides),
     secrets: ({ store, project }) => new StoreSecrets(store, project, getKey, overrides),
     notifier: ({ store, project }) => {
       const secrets = new StoreSecrets(store, project, getKey, overrides);
       return new HttpNotifier({ store, project, secret: (name, env) => secrets.get(name, env).catch(() => undefined), report: (m) => process.stderr.write(`${m}\n`) });
     },
-    gates: ({ store, interactive, view, announce }) => {
-      callbacks = new CallbackServer(store, () => undefined);
-      const server = callbacks;
+    gates: ({ store, interactive, view, announce, callbacks }) => {
+      const listener = callbackServer(store);
       const input = new InputGates({
         preApproved: flags.yes ? 'all' : new Set(flags.approve ?? []),
         actor: actorName(),
         ...(interactive && process.stdin.isTTY ? { prompter: new TerminalPrompter(view) } : {}),
         announce,
       });
-      return new ProcessGateHost({ store, input, callbackBase: () => server.url(), announce });
+      return new ProcessGateHost({ store, input, callbackBase: () => listener.url(), announce, ...(callbacks ? { callbacks } : {}) });
     },
     close: async () => {
-      await callbacks?.close();
+      await server?.close();
     },
   };
 }

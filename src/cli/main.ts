@@ -229,6 +229,70 @@ function build(setExit: (code: number) => void): Command {
     });
 
   program
+    .command('serve')
+    .description("run Otto as a team's service: HTTP API, scheduler and web UI in one process")
+    .option('--listen <host:port>', 'where to listen (default 127.0.0.1:7070)')
+    .option('--data <dir>', 'state directory: SQLite store, repositories, objects (default ./otto-data or $OTTO_DATA)')
+    .option('--postgres <url>', 'keep state in PostgreSQL instead (postgres://…)')
+    .option('--secret-key <file>', 'the key that encrypts secrets (default ~/.config/otto/secret.key)')
+    .option('--public-url <url>', 'the URL agents and callbacks use to reach this server (default: the listen address)')
+    .option('--agent-timeout <seconds>', 'an agent silent this long is lost, and its stages fail or retry (default 30)')
+    .option('--graphite <host:port>', 'also export metrics to Graphite (plaintext protocol)')
+    .option('--graphite-prefix <prefix>', 'metric name prefix for Graphite (default otto)')
+    .action(async (opts: Record<string, string | undefined>) => {
+      const { runServe } = await import('./commands/serve.js');
+      const { uiRoutes } = await import('./ui-routes.js');
+      await act(() => runServe(opts, version(), uiRoutes))();
+    });
+
+  const token = program.command('token').description('API tokens for otto serve (stored as hashes)');
+  token
+    .command('create')
+    .description('create a token and print it once')
+    .requiredOption('--role <role>', 'viewer, operator, admin or agent')
+    .option('--name <name>', 'who or what uses it (shown in the audit log and on approvals)')
+    .option('--data <dir>', "the server's data directory")
+    .option('--postgres <url>', "the server's PostgreSQL")
+    .option('--out <file>', 'write the token to this file (mode 600) instead of stdout')
+    .action(async (opts: Record<string, string | undefined>) => {
+      const { runTokenCreate } = await import('./commands/serve.js');
+      await act(() => runTokenCreate(opts))();
+    });
+  token
+    .command('list')
+    .description('list tokens (names and roles, never the tokens)')
+    .option('--data <dir>', "the server's data directory")
+    .option('--postgres <url>', "the server's PostgreSQL")
+    .option('--json', 'print JSON')
+    .action(async (opts: Record<string, string | boolean | undefined>) => {
+      const { runTokenList } = await import('./commands/serve.js');
+      await act(() => runTokenList(opts as { data?: string; json?: boolean }))();
+    });
+  token
+    .command('revoke')
+    .description('revoke a token by id')
+    .argument('<id>', 'token id (otto token list)')
+    .option('--data <dir>', "the server's data directory")
+    .option('--postgres <url>', "the server's PostgreSQL")
+    .action(async (id: string, opts: Record<string, string | undefined>) => {
+      const { runTokenRevoke } = await import('./commands/serve.js');
+      await act(() => runTokenRevoke(id, opts))();
+    });
+
+  const audit = program.command('audit').description("the server's hash-chained audit log");
+  for (const action of ['verify', 'export'] as const) {
+    audit
+      .command(action)
+      .description(action === 'verify' ? 'check that no record was changed, removed or reordered (exit 1 if so)' : 'print every record as a JSON line')
+      .option('--data <dir>', "the server's data directory")
+      .option('--postgres <url>', "the server's PostgreSQL")
+      .action(async (opts: Record<string, string | undefined>) => {
+        const { runAudit } = await import('./commands/serve.js');
+        await act(() => runAudit(action, opts))();
+      });
+  }
+
+  program
     .command('init')
     .description('write the pipeline Otto infers for this project to Ottofile')
     .option('--force', 'replace an existing Ottofile')

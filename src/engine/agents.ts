@@ -6,12 +6,21 @@ import type { PlanRuntime } from '../protocol/plan.js';
 export interface AgentDispatcher {
   /** Capabilities the agents can offer ('local', 'sandbox', 'docker', 'label:x'). */
   capabilities(): readonly string[];
+  /**
+   * Why a runtime can never run here (local mode: nothing else will ever connect), or undefined.
+   * A server answers undefined: a matching agent may connect later, and the stage waits for it.
+   */
+  refuse(runtime: PlanRuntime): string | undefined;
   /** Hands a job to an agent; events about it arrive through `onEvent`. */
   dispatch(job: StageJob): void;
   cancel(jobId: string, reason: string): void;
   onEvent(listener: (event: AgentEvent) => void): void;
   /** Called when an agent is gone with jobs unfinished. */
   onLost(listener: (jobId: string, reason: string) => void): void;
+  /** Called when an agent has taken a dispatched job (local: at once; a server: when claimed). */
+  onAssigned(listener: (jobId: string, agent: string) => void): void;
+  /** Called when a dispatched job waits because no connected agent can take it. */
+  onWaiting?(listener: (jobId: string, reason: string) => void): void;
   close(): Promise<void>;
 }
 

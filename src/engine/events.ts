@@ -61,6 +61,8 @@ export type RunEvent =
       readonly lastSeq: number;
     }
   | { readonly type: 'job.lost'; readonly at: number; readonly stage: string; readonly attempt: number; readonly reason: string }
+  /** A queued stage no connected agent can take yet, and why. */
+  | { readonly type: 'stage.waiting-for-agent'; readonly at: number; readonly stage: string; readonly attempt: number; readonly reason: string }
   | { readonly type: 'deployment.recorded'; readonly at: number; readonly stage: string; readonly environment: string; readonly status: string }
   | { readonly type: 'notification.sent'; readonly at: number; readonly stage: string; readonly kind: string; readonly ok: boolean; readonly message: string };
 

@@ -16,4 +16,4 @@ export { HttpNotifier, type NotifierOptions } from './notify.js';
 export { ProcessGateHost, type GateHostOptions } from './gate-host/host.js';
 export { InputGates, type Prompter, type InputGatesOptions } from './gate-host/input.js';
 export { CallbackServer } from './gate-host/callback-server.js';
-export { acceptCallback, hashToken, newCallbackToken, type CallbackResult } from './gate-host/callbacks.js';
+export { acceptCallback, hashToken, newCallbackToken, CallbackTokens, type CallbackResult } from './gate-host/callbacks.js';

@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { AgentCommand, AgentEvent, AgentMessage, StageJob } from '../protocol/agent.js';
-import type { AgentDispatcher } from './agents.js';
+import { missingRuntime, type AgentDispatcher } from './agents.js';
+import type { PlanRuntime } from '../protocol/plan.js';
 
 export interface LocalAgentOptions {
   /** The agent's entry script (dist/src/agent/main.js). */
@@ -16,6 +17,7 @@ export class LocalAgent implements AgentDispatcher {
   private caps: string[] = ['local'];
   private readonly listeners: Array<(e: AgentEvent) => void> = [];
   private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
+  private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
   private readonly open = new Set<string>();
   private exited = false;
   private stderrTail = '';
@@ -70,6 +72,10 @@ export class LocalAgent implements AgentDispatcher {
     return this.caps;
   }
 
+  refuse(runtime: PlanRuntime): string | undefined {
+    return missingRuntime(runtime, this.caps);
+  }
+
   private send(cmd: AgentCommand): void {
     if (this.exited) return;
     this.child.stdin?.write(`${JSON.stringify(cmd)}\n`);
@@ -84,7 +90,12 @@ export class LocalAgent implements AgentDispatcher {
       });
       return;
     }
+    for (const l of this.assignedListeners) l(job.jobId, 'local');
     this.send({ type: 'run', job });
+  }
+
+  onAssigned(listener: (jobId: string, agent: string) => void): void {
+    this.assignedListeners.push(listener);
   }
 
   cancel(jobId: string, reason: string): void {

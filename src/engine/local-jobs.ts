@@ -4,6 +4,7 @@ import { AGENT_PROTOCOL_VERSION, type StageJob } from '../protocol/agent.js';
 import type { Plan, PlanStage } from '../protocol/plan.js';
 import type { JobFactory } from './orchestrator.js';
 import type { Workspaces } from './workspaces.js';
+import type { CallbackTokens } from './gate-host/callbacks.js';
 
 /** Secret values for a stage, by name; a missing name is simply absent (the agent then fails it). */
 export interface SecretSource {
@@ -22,6 +23,8 @@ export interface LocalJobsOptions {
   readonly libraryRoot?: string;
   /** Values to mask besides secrets (tokens minted for this run). */
   readonly maskValues?: readonly string[];
+  /** Hands exit-gate callback URLs to stages ($OTTO_CALLBACK_URL). */
+  readonly callbacks?: CallbackTokens;
 }
 
 /** The environment every step starts from: enough to find programs, nothing of the caller's secrets. */
@@ -47,6 +50,8 @@ export class LocalJobs implements JobFactory {
     const env = baseEnvironment();
     env.OTTO_RUN_ID = runId;
     env.OTTO_ATTEMPT = String(attempt);
+    const callbacks = this.options.callbacks ? await this.options.callbacks.forStage(runId, stage) : { env: {}, masks: [] };
+    Object.assign(env, callbacks.env);
     return {
       protocol: AGENT_PROTOCOL_VERSION,
       jobId: `${runId}/${stage.path}#${attempt}`,
@@ -56,7 +61,7 @@ export class LocalJobs implements JobFactory {
       ops: stage.manifest.ops,
       workspace,
       secrets,
-      maskValues: this.options.maskValues ?? [],
+      maskValues: [...(this.options.maskValues ?? []), ...callbacks.masks],
       baseEnv: env,
       timeoutMs: stage.timeoutMs,
       graceMs: this.options.graceMs ?? 5000,

@@ -6,7 +6,7 @@ import type { AgentEvent, StageJob } from '../protocol/agent.js';
 import type { Plan, PlanStage } from '../protocol/plan.js';
 import type { Store } from '../store/store.js';
 import type { LogRecord, RunStatus, StageRecord } from '../store/types.js';
-import { missingRuntime, type AgentDispatcher } from './agents.js';
+import type { AgentDispatcher } from './agents.js';
 import type { Command, GateDecision, GatePhase, RunEvent } from './events.js';
 import { EventLog } from './event-log.js';
 import type { GateHost } from './gates.js';
@@ -80,18 +80,49 @@ export class Orchestrator {
     return this.log.machine;
   }
 
-  /** Starts a fresh run (its log holds run.created) or resumes one that was interrupted. */
-  async start(mode: 'start' | 'resume'): Promise<void> {
+  /** The run's events so far (after start()). */
+  get events(): readonly RunEvent[] {
+    return this.log.events;
+  }
+
+  /**
+   * Starts a fresh run (its log holds run.created); resumes one whose orchestrator and agent died
+   * together ('resume': running stages run again); or recovers after a server restart, when agents
+   * may still be running their jobs ('recover').
+   */
+  async start(mode: 'start' | 'resume' | 'recover'): Promise<void> {
     this.log = await EventLog.open(this.options.store, this.options.runId);
     const plan = this.log.machine.plan;
     if (!plan) throw new Error(`run ${this.options.runId} has no plan`);
     this.plan = plan;
+    // After a server restart the agents keep running their jobs: know them again by id.
+    for (const e of mode === 'recover' ? this.log.events : []) {
+      if (e.type !== 'stage.dispatched') continue;
+      const s = this.log.machine.stages.get(e.stage);
+      if (s && s.status === 'running' && s.attempt === e.attempt) {
+        this.jobsByStage.set(e.stage, { jobId: e.jobId, attempt: e.attempt });
+        this.stageByJob.set(e.jobId, { stage: e.stage, attempt: e.attempt });
+        this.running++;
+      }
+    }
     this.options.agents.onEvent((e) => this.input(() => this.agentEvent(e)));
     this.options.agents.onLost((jobId, reason) => this.input(() => this.jobLost(jobId, reason)));
+    this.options.agents.onAssigned((jobId, agent) =>
+      this.input(async () => {
+        const job = this.stageByJob.get(jobId);
+        if (job) await this.record([{ type: 'stage.dispatched', at: this.clock.now(), stage: job.stage, attempt: job.attempt, jobId, agent }]);
+      }),
+    );
+    this.options.agents.onWaiting?.((jobId, reason) =>
+      this.input(async () => {
+        const job = this.stageByJob.get(jobId);
+        if (job) await this.record([{ type: 'stage.waiting-for-agent', at: this.clock.now(), stage: job.stage, attempt: job.attempt, reason }]);
+      }),
+    );
     const first: RunEvent =
       mode === 'start'
         ? { type: 'run.started', at: this.clock.now(), owner: this.options.owner }
-        : { type: 'run.resumed', at: this.clock.now(), owner: this.options.owner, restartRunning: true };
+        : { type: 'run.resumed', at: this.clock.now(), owner: this.options.owner, restartRunning: mode === 'resume' };
     this.input(async () => {
       await this.options.store.setOwner(this.options.runId, this.options.owner);
       await this.record([first]);
@@ -203,7 +234,7 @@ export class Orchestrator {
       const next = this.waitingDispatch.shift() as { stage: string; attempt: number };
       const stage = this.stage(next.stage);
       if (!stage) continue;
-      const missing = missingRuntime(stage.runtime, this.options.agents.capabilities());
+      const missing = this.options.agents.refuse(stage.runtime);
       if (missing) {
         await this.record([{ type: 'job.finished', at: this.clock.now(), stage: next.stage, attempt: next.attempt, outcome: 'failed', message: `stage '${next.stage}' cannot run: ${missing}`, lastSeq: 0 }]);
         continue;
@@ -220,7 +251,7 @@ export class Orchestrator {
       }
       this.jobsByStage.set(next.stage, { jobId: job.jobId, attempt: next.attempt });
       this.stageByJob.set(job.jobId, { stage: next.stage, attempt: next.attempt });
-      await this.record([{ type: 'stage.dispatched', at: this.clock.now(), stage: next.stage, attempt: next.attempt, jobId: job.jobId, agent: 'local' }]);
+      // The stage runs once an agent has taken the job (see onAssigned).
       this.options.agents.dispatch(job);
     }
   }

@@ -25,6 +25,8 @@ export interface StageState {
   message: string;
   exitCode: number | null;
   reusedFrom: string | null;
+  /** Exit-gate decisions that arrived while the stage still ran (a callback can come early). */
+  early: Map<number, { decision: string; actor: string; comment: string }>;
 }
 
 const DONE_OK: readonly StageStatus[] = ['succeeded', 'unstable', 'skipped'];
@@ -144,6 +146,11 @@ export class RunMachine {
       case 'job.lost':
         this.jobFinished(e.stage, e.attempt, 'failed', `lost: ${e.reason}`, out);
         break;
+      case 'stage.waiting-for-agent': {
+        const s = this.stages.get(e.stage);
+        if (s && s.status === 'queued' && s.attempt === e.attempt) this.touch(s, e.reason);
+        break;
+      }
       case 'deployment.recorded':
       case 'notification.sent':
         break;
@@ -174,6 +181,7 @@ export class RunMachine {
         message: r ? `reused from run ${r.fromRun}` : (p.skip ?? ''),
         exitCode: null,
         reusedFrom: r ? r.fromRun : null,
+        early: new Map(),
       };
       this.stages.set(p.path, s);
       this.order.push(p.path);
@@ -252,12 +260,23 @@ export class RunMachine {
     if (!gate) return;
     s.status = 'waiting';
     s.gate = { phase, index };
+    const early = phase === 'exit' ? s.early.get(index) : undefined;
+    if (early) {
+      s.early.delete(index);
+      this.gateDecided({ type: 'gate.decided', at: this.now, stage: s.plan.path, phase, index, decision: early.decision as 'passed', actor: early.actor, comment: early.comment }, out);
+      return;
+    }
     this.touch(s, gate.kind === 'input' ? `for a person: "${gate.message}"` : gate.kind === 'webhook' ? `for a callback: ${gate.description}` : `for ${gate.url} to answer ${gate.expect}`);
     out.push({ type: 'open-gate', stage: s.plan.path, phase, index, gate });
   }
 
   private gateDecided(e: Extract<RunEvent, { type: 'gate.decided' }>, out: Command[]): void {
     const s = this.stages.get(e.stage);
+    if (s && e.phase === 'exit' && (s.status === 'queued' || s.status === 'running') && !s.early.has(e.index)) {
+      // The external system answered before the gate opened: keep it for when it does.
+      s.early.set(e.index, { decision: e.decision, actor: e.actor, comment: e.comment });
+      return;
+    }
     if (!s || s.status !== 'waiting' || !s.gate || s.gate.phase !== e.phase || s.gate.index !== e.index) return;
     s.gate = null;
     if (e.decision === 'approved' || e.decision === 'passed') {

@@ -17,6 +17,8 @@ import {
   type When,
   type Condition,
   type UseEntry,
+  type Block,
+  type Maybe,
   literal,
 } from '../lang/index.js';
 import { hasErrors } from '../lang/index.js';
@@ -30,6 +32,7 @@ import {
   type PlanNotification,
   type PlanStage,
   type PlanVar,
+  type PlanTriggers,
 } from '../protocol/plan.js';
 import { evaluateCondition, truthy } from './conditions.js';
 import { buildGraph } from './graph.js';
@@ -163,6 +166,7 @@ export function compilePlan(program: Program, input: PlanInput): CompileResult {
       name: topSetting('name') ?? input.project,
       timeoutMs: (timeout ? parseDuration(timeout) : undefined) ?? DEFAULT_PIPELINE_TIMEOUT,
       concurrency: topSetting('concurrency') ?? null,
+      triggers: triggersOf(program, expansion),
     },
     context: input.context,
     sources: program.files
@@ -191,6 +195,31 @@ export function compilePlan(program: Program, input: PlanInput): CompileResult {
   const { apiVersion, ...rest } = body;
   const plan: Plan = { apiVersion, planHash, ...rest };
   return { plan, diagnostics: checked.diagnostics, expansion };
+}
+
+function triggersOf(program: Program, expansion: Expansion): PlanTriggers {
+  const pipeline = program.main.items.find((i) => i.kind === 'pipeline');
+  const block = pipeline?.kind === 'pipeline' ? pipeline.items.find((i) => i.kind === 'triggers') : undefined;
+  const none: PlanTriggers = { declared: false, push: null, pullRequest: null, tag: null, cron: [], manual: true };
+  if (!block || block.kind !== 'triggers') return none;
+  const site = { file: program.main, bindings: [], blueprint: undefined };
+  const list = (v: Maybe | undefined): string[] => (v === undefined || v === UNKNOWN ? [] : Array.isArray(v) ? (v as Maybe[]).map((x) => (x === UNKNOWN ? '' : toText(x))) : [toText(v)]);
+  const setting = (items: readonly (Setting | Block)[], name: string): Maybe | undefined => {
+    const s = items.find((i): i is Setting => i.kind === 'setting' && i.name.name === name);
+    return s ? expansion.evaluate(s.value, site) : undefined;
+  };
+  const sub = (name: string): Block | undefined => block.items.find((i): i is Block => i.kind === 'block' && i.name.name === name);
+  const push = sub('push');
+  const pr = sub('pullRequest');
+  const tag = sub('tag');
+  return {
+    declared: true,
+    push: push ? { branches: list(setting(push.items, 'branches')), paths: list(setting(push.items, 'paths')) } : null,
+    pullRequest: pr ? { branches: list(setting(pr.items, 'branches')) } : null,
+    tag: tag ? { pattern: list(setting(tag.items, 'pattern'))[0] ?? '*' } : null,
+    cron: list(setting(block.items, 'cron')),
+    manual: true,
+  };
 }
 
 function unique(xs: readonly string[]): string[] {

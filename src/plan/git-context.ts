@@ -13,6 +13,8 @@ export interface ContextFlags {
   readonly sha?: string;
   readonly base?: string;
   readonly vars?: readonly string[];
+  /** Changed files computed elsewhere (a server's mirror): used instead of asking git here. */
+  readonly changed?: readonly string[];
 }
 
 export class ContextError extends Error {
@@ -79,6 +81,7 @@ export function resolveContext(pipelineFile: string, flags: ContextFlags): PlanC
   } else if (flags.base !== undefined) {
     throw new ContextError(`--base needs a git repository, but ${cwd} is not in one`, 'drop --base, or run otto inside a git checkout');
   }
+  if (flags.changed) changedFiles = [...new Set(flags.changed)].sort();
   return {
     event: event as TriggerEvent,
     branch: branch ?? '',

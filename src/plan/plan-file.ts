@@ -20,7 +20,7 @@ export function projectName(file: string): string {
   return basename(dirname(resolve(file))) || 'project';
 }
 
-export function planFile(file: string, flags: ContextFlags, text?: string): PlannedFile {
+export function planFile(file: string, flags: ContextFlags, text?: string, project?: string): PlannedFile {
   const context = resolveContext(file, flags);
   const program =
     text === undefined
@@ -28,7 +28,7 @@ export function planFile(file: string, flags: ContextFlags, text?: string): Plan
       : loadProgramFromSource(new SourceFile(file, text), { resolveRemote: lockResolver(file) });
   const { plan, diagnostics } = compilePlan(program, {
     context,
-    project: projectName(file),
+    project: project ?? projectName(file),
     libraryPins: libraryPins(program, file),
     localLibraryDigest: (dir) => `sha256:${treeDigest(dir)}`,
     libraryCacheRoot: libraryCacheRoot(),

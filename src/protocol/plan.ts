@@ -127,6 +127,16 @@ export interface PlanStage {
   readonly manifest: { readonly ops: readonly Op[] };
 }
 
+/** What starts runs in server mode (`triggers { }`); `declared` is false when the block is absent. */
+export interface PlanTriggers {
+  readonly declared: boolean;
+  readonly push: { readonly branches: readonly string[]; readonly paths: readonly string[] } | null;
+  readonly pullRequest: { readonly branches: readonly string[] } | null;
+  readonly tag: { readonly pattern: string } | null;
+  readonly cron: readonly string[];
+  readonly manual: boolean;
+}
+
 export interface PlanEnvironment {
   readonly name: string;
   readonly url: string;
@@ -138,7 +148,7 @@ export interface Plan {
   readonly apiVersion: typeof PLAN_API_VERSION;
   /** sha256 over the canonical JSON of everything below. */
   readonly planHash: string;
-  readonly pipeline: { readonly name: string; readonly timeoutMs: number; readonly concurrency: string | null };
+  readonly pipeline: { readonly name: string; readonly timeoutMs: number; readonly concurrency: string | null; readonly triggers: PlanTriggers };
   readonly context: PlanContext;
   readonly sources: readonly PlanSource[];
   readonly libraries: readonly PlanLibrary[];

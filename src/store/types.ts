@@ -24,6 +24,8 @@ export interface TriggerInfo {
   readonly sha: string;
   /** A person (token name, user) or a system (webhook, cron, cli). */
   readonly actor: string;
+  /** When the commit was made (for lead time), if known. */
+  readonly commitAt?: number | null;
 }
 
 export interface RunRecord {

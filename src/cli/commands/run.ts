@@ -15,6 +15,7 @@ import {
   StoreLocks,
   Workspaces,
   type GateHost,
+  type CallbackTokens,
   type Notifier,
   type SecretSource,
 } from '../../engine/index.js';
@@ -43,7 +44,9 @@ export interface RunExtensions {
     orchestrator: () => Orchestrator;
     view: { pause?: () => void; resume?: () => void };
     announce: (message: string) => void;
+    callbacks: CallbackTokens | undefined;
   }) => GateHost | undefined;
+  readonly callbacks?: (ctx: { store: Store }) => CallbackTokens;
   readonly close?: () => Promise<void>;
   readonly secrets?: (ctx: { store: Store; project: string }) => SecretSource | undefined;
   readonly notifier?: (ctx: { store: Store; project: string }) => Notifier | undefined;
@@ -156,12 +159,21 @@ export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir
     process.stderr.write(`${message}\n`);
     viewHooks.resume?.();
   };
-  const gates = ext.gates?.({ store, runId: run.id, interactive, orchestrator: () => holder.orchestrator as Orchestrator, view: viewHooks, announce });
+  const callbacks = ext.callbacks?.({ store });
+  const gates = ext.gates?.({ store, runId: run.id, interactive, orchestrator: () => holder.orchestrator as Orchestrator, view: viewHooks, announce, callbacks });
   const orchestrator = new Orchestrator({
     store,
     runId: run.id,
     agents: agent,
-    jobs: new LocalJobs({ workspaces, objectsDir: join(home, 'objects'), project, libraryRoot: libraryCacheRoot(), ...(secrets ? { secrets } : {}), ...(ext.maskValues ? { maskValues: ext.maskValues } : {}) }),
+    jobs: new LocalJobs({
+      workspaces,
+      objectsDir: join(home, 'objects'),
+      project,
+      libraryRoot: libraryCacheRoot(),
+      ...(secrets ? { secrets } : {}),
+      ...(ext.maskValues ? { maskValues: ext.maskValues } : {}),
+      ...(callbacks ? { callbacks } : {}),
+    }),
     maxJobs: options.maxJobs,
     owner: localOwner(),
     locks: new StoreLocks(store),

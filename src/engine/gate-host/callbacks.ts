@@ -44,3 +44,42 @@ export async function acceptCallback(store: Store, token: string, body: Callback
   ]);
   return { ok: true, runId: used.gate.runId, stage: used.gate.stage, decision };
 }
+
+/**
+ * Callback URLs handed out ahead of time: a stage whose exit gate is a webhook gets its URL as
+ * $OTTO_CALLBACK_URL (and _2, _3 … for more), so its steps can pass it to the system that calls
+ * back. The gate then uses that token instead of minting another.
+ */
+export class CallbackTokens {
+  private readonly minted = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly base: () => Promise<string>,
+  ) {}
+
+  async forStage(runId: string, stage: { path: string; gates: { exit: ReadonlyArray<{ kind: string }> } }): Promise<{ env: Record<string, string>; masks: string[] }> {
+    const env: Record<string, string> = {};
+    const masks: string[] = [];
+    let n = 0;
+    for (const [index, gate] of stage.gates.exit.entries()) {
+      if (gate.kind !== 'webhook') continue;
+      const { token, hash } = newCallbackToken();
+      await this.store.createGateToken(hash, { runId, stage: stage.path, phase: 'exit', index }, Date.now());
+      this.minted.add(key(runId, stage.path, 'exit', index));
+      n++;
+      env[n === 1 ? 'OTTO_CALLBACK_URL' : `OTTO_CALLBACK_URL_${n}`] = `${await this.base()}/api/v1/callbacks/${token}`;
+      masks.push(token);
+    }
+    return { env, masks };
+  }
+
+  /** Whether the stage was given this gate's callback URL. */
+  handedOut(runId: string, stage: string, phase: string, index: number): boolean {
+    return this.minted.has(key(runId, stage, phase, index));
+  }
+}
+
+function key(runId: string, stage: string, phase: string, index: number): string {
+  return `${runId}\0${stage}\0${phase}\0${index}`;
+}

@@ -3,7 +3,7 @@
 import type { Store } from '../../store/store.js';
 import type { DecideGate, GateHost, OpenGate } from '../gates.js';
 import type { GatePhase } from '../events.js';
-import { newCallbackToken } from './callbacks.js';
+import { newCallbackToken, type CallbackTokens } from './callbacks.js';
 import { type InputGates } from './input.js';
 import { PollGates } from './poll.js';
 
@@ -14,6 +14,8 @@ export interface GateHostOptions {
   readonly callbackBase: () => Promise<string>;
   /** Tells people what a gate waits for (a callback URL, say). */
   readonly announce: (message: string) => void;
+  /** URLs already handed to stages as $OTTO_CALLBACK_URL. */
+  readonly callbacks?: CallbackTokens;
 }
 
 export class ProcessGateHost implements GateHost {
@@ -30,6 +32,10 @@ export class ProcessGateHost implements GateHost {
         this.polls.open(gate, decide);
         return undefined;
       case 'webhook': {
+        if (this.options.callbacks?.handedOut(gate.runId, gate.stage, gate.phase, gate.index)) {
+          this.options.announce(`run ${gate.runId} is waiting: stage '${gate.stage}' waits for ${gate.gate.description} (its steps were given the callback URL as $OTTO_CALLBACK_URL)`);
+          return undefined;
+        }
         // A fresh token each time the gate opens (also after a restart: only hashes are kept).
         const { token, hash } = newCallbackToken();
         await this.options.store.createGateToken(hash, { runId: gate.runId, stage: gate.stage, phase: gate.phase, index: gate.index }, Date.now());

@@ -1,0 +1,260 @@
+// The server's run manager: triggers runs (fetch, check out, plan, record), drives each active run
+// with an orchestrator, and after a restart picks every unfinished run up where it stopped.
+
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import {
+  CallbackTokens,
+  createRun,
+  HttpNotifier,
+  InputGates,
+  Orchestrator,
+  ProcessGateHost,
+  StoreLocks,
+  StoreSecrets,
+} from '../engine/index.js';
+import { diagnosticToJson } from '../lang/index.js';
+import { planFile } from '../plan/index.js';
+import type { AgentEvent } from '../protocol/agent.js';
+import type { Plan } from '../protocol/plan.js';
+import type { Store } from '../store/store.js';
+import type { ProjectRecord, RunRecord, StageRecord } from '../store/types.js';
+import type { RemoteDispatcher } from './dispatcher.js';
+import { ApiError } from './errors.js';
+import type { RunBus } from './event-bus.js';
+import { ServerJobs } from './server-jobs.js';
+import type { Sources } from './source.js';
+import type { AgentDispatcher } from '../engine/index.js';
+import type { PlanRuntime } from '../protocol/plan.js';
+
+export interface TriggerRequest {
+  readonly branch?: string;
+  readonly sha?: string;
+  readonly tag?: string;
+  readonly event?: string;
+  readonly vars?: Readonly<Record<string, string>>;
+  /** The revision changed files are computed against (a push's previous head). */
+  readonly base?: string;
+  readonly actor: string;
+  /** Decides, from the plan, whether to run at all (webhooks match the pipeline's triggers). */
+  readonly accept?: (plan: Plan) => { run: boolean; reason: string };
+}
+
+export class NotTriggered extends Error {}
+
+export interface SchedulerOptions {
+  readonly store: Store;
+  readonly dispatcher: RemoteDispatcher;
+  readonly sources: Sources;
+  readonly bus: RunBus;
+  readonly dataDir: string;
+  /** This server's identity as the owner of the runs it drives. */
+  readonly owner: string;
+  /** The URL agents and external systems reach this server at (callback URLs). */
+  readonly publicUrl: () => string;
+  readonly secretKey: () => Buffer;
+  readonly graceMs: number;
+  readonly log: (message: string) => void;
+  readonly metrics?: { stageFinished(record: StageRecord): void; runFinished(status: string): void };
+}
+
+export class Scheduler {
+  private readonly active = new Map<string, Orchestrator>();
+  private readonly routes = new Map<string, RunDispatcher>();
+
+  constructor(private readonly options: SchedulerOptions) {
+    // One listener routes every agent report to the run it belongs to.
+    options.dispatcher.onEvent((e) => this.route(e.jobId)?.event(e));
+    options.dispatcher.onLost((jobId, reason) => this.route(jobId)?.lost(jobId, reason));
+    options.dispatcher.onAssigned((jobId, agent) => this.route(jobId)?.assigned(jobId, agent));
+    options.dispatcher.onWaiting((jobId, reason) => this.route(jobId)?.waiting(jobId, reason));
+  }
+
+  private route(jobId: string): RunDispatcher | undefined {
+    return this.routes.get(jobId.slice(0, jobId.indexOf('/')));
+  }
+
+  /** Drives every unfinished run again (after a restart: agents may still be running jobs). */
+  async recover(): Promise<void> {
+    for (const status of ['queued', 'running', 'waiting', 'interrupted'] as const) {
+      for (const run of await this.options.store.listRuns({ status, limit: 10_000 })) {
+        if (this.active.has(run.id)) continue;
+        const project = await this.options.store.getProject(run.project);
+        if (!project) continue;
+        await this.drive(run, project, run.status === 'queued' && run.startedAt === null ? 'start' : 'recover');
+      }
+    }
+  }
+
+  async trigger(projectName: string, req: TriggerRequest): Promise<RunRecord> {
+    const project = await this.options.store.getProject(projectName);
+    if (!project) throw new ApiError('not_found', `there is no project '${projectName}'`);
+    await this.options.sources.fetch(project.name, project.repo);
+    const branch = req.branch ?? (req.tag || req.sha ? '' : project.defaultBranch);
+    const sha = this.options.sources.resolve(project.name, { ...(req.sha ? { sha: req.sha } : {}), ...(branch ? { branch } : {}), ...(req.tag ? { tag: req.tag } : {}) });
+    const checkout = join(this.options.dataDir, 'checkouts', `${project.name}-${sha.slice(0, 12)}-${process.pid}-${Date.now()}`);
+    try {
+      await this.options.sources.checkout(project.name, sha, checkout);
+      const file = join(checkout, project.pipeline);
+      const flags = {
+        event: req.event ?? 'api',
+        branch,
+        sha,
+        ...(req.tag ? { tag: req.tag } : {}),
+        vars: Object.entries(req.vars ?? {}).map(([k, v]) => `${k}=${v}`),
+        ...(req.base ? { base: req.base } : {}),
+        changed: req.base ? this.options.sources.changedFiles(project.name, req.base, sha) : [],
+      };
+      let planned;
+      try {
+        planned = planFile(file, flags, undefined, project.name);
+      } catch (e) {
+        throw new ApiError('bad_request', (e as Error).message);
+      }
+      const plan = planned.plan;
+      if (plan && req.accept) {
+        const verdict = req.accept(plan);
+        if (!verdict.run) throw new NotTriggered(verdict.reason);
+      }
+      const trigger = { event: flags.event, branch, tag: req.tag ?? '', sha, actor: req.actor, commitAt: this.options.sources.commitTime(project.name, sha) };
+      if (!plan) {
+        const run = await this.options.store.createRun({
+          project: project.name,
+          plan: null,
+          pipeline: project.name,
+          trigger,
+          status: 'invalid',
+          owner: null,
+          at: Date.now(),
+          message: 'the pipeline is invalid; nothing ran',
+          diagnostics: planned.diagnostics.map((d) => diagnosticToJson(d, d.source.path.startsWith(checkout) ? d.source.path.slice(checkout.length + 1) : d.source.path)),
+        });
+        this.options.bus.publish(run.id);
+        return run;
+      }
+      const run = await createRun(this.options.store, { project: project.name, plan, trigger, owner: this.options.owner, at: Date.now() });
+      await this.options.store.appendAudit({ at: Date.now(), actor: req.actor, action: 'run.triggered', target: `run:${run.id}`, details: { project: project.name, event: flags.event, branch, sha, tag: req.tag ?? '' } });
+      await this.drive(run, project, 'start');
+      return (await this.options.store.getRun(run.id)) as RunRecord;
+    } finally {
+      rmSync(checkout, { recursive: true, force: true });
+    }
+  }
+
+  /** Starts (or recovers) the orchestrator of a run. */
+  private async drive(run: RunRecord, project: ProjectRecord, mode: 'start' | 'recover'): Promise<void> {
+    const { store } = this.options;
+    const secrets = new StoreSecrets(store, project.name, this.options.secretKey);
+    const callbacks = new CallbackTokens(store, async () => this.options.publicUrl());
+    const announce = (m: string): void => this.options.log(m);
+    const gates = new ProcessGateHost({
+      store,
+      // In server mode people answer through the API and the web UI: nothing is approved ahead.
+      input: new InputGates({ preApproved: new Set(), actor: 'server', announce: () => undefined }),
+      callbackBase: async () => this.options.publicUrl(),
+      announce,
+      callbacks,
+    });
+    const route = new RunDispatcher(this.options.dispatcher);
+    this.routes.set(run.id, route);
+    const holder: { orchestrator?: Orchestrator } = {};
+    const orchestrator: Orchestrator = new Orchestrator({
+      store,
+      runId: run.id,
+      agents: route,
+      jobs: new ServerJobs({
+        dispatcher: this.options.dispatcher,
+        repo: project.repo,
+        project: project.name,
+        secrets,
+        callbacks,
+        objectsDir: join(this.options.dataDir, 'objects'),
+        graceMs: this.options.graceMs,
+        events: () => holder.orchestrator?.events ?? [],
+      }),
+      maxJobs: Number.MAX_SAFE_INTEGER,
+      owner: this.options.owner,
+      gates,
+      locks: new StoreLocks(store),
+      notifier: new HttpNotifier({ store, project: project.name, secret: (name, env) => secrets.get(name, env).catch(() => undefined), report: announce }),
+      listener: {
+        event: () => this.options.bus.publish(run.id),
+        logs: () => this.options.bus.publish(run.id),
+        stages: (records) => {
+          for (const r of records) if (r.finishedAt !== null) this.options.metrics?.stageFinished(r);
+        },
+      },
+    });
+    holder.orchestrator = orchestrator;
+    this.active.set(run.id, orchestrator);
+    await orchestrator.start(mode);
+    void orchestrator.done.then((status: string) => {
+      this.active.delete(run.id);
+      this.routes.delete(run.id);
+      gates.closeAll();
+      this.options.metrics?.runFinished(status);
+      this.options.bus.publish(run.id);
+      if (orchestrator.error) this.options.log(`run ${run.id} stopped on an internal error: ${(orchestrator.error as Error).message}`);
+    });
+  }
+
+  orchestrator(runId: string): Orchestrator | undefined {
+    return this.active.get(runId);
+  }
+
+  activeRuns(): number {
+    return this.active.size;
+  }
+
+  async stop(): Promise<void> {
+    this.active.clear();
+  }
+}
+
+/** The dispatcher as one run sees it: only its own jobs' reports. */
+class RunDispatcher implements AgentDispatcher {
+  private readonly eventListeners: Array<(e: AgentEvent) => void> = [];
+  private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
+  private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
+  private readonly waitingListeners: Array<(jobId: string, reason: string) => void> = [];
+
+  constructor(private readonly inner: RemoteDispatcher) {}
+
+  capabilities(): readonly string[] {
+    return this.inner.capabilities();
+  }
+  refuse(_runtime: PlanRuntime): string | undefined {
+    return undefined;
+  }
+  dispatch(job: Parameters<AgentDispatcher['dispatch']>[0]): void {
+    this.inner.dispatch(job);
+  }
+  cancel(jobId: string, reason: string): void {
+    this.inner.cancel(jobId, reason);
+  }
+  onEvent(l: (e: AgentEvent) => void): void {
+    this.eventListeners.push(l);
+  }
+  onLost(l: (jobId: string, reason: string) => void): void {
+    this.lostListeners.push(l);
+  }
+  onAssigned(l: (jobId: string, agent: string) => void): void {
+    this.assignedListeners.push(l);
+  }
+  onWaiting(l: (jobId: string, reason: string) => void): void {
+    this.waitingListeners.push(l);
+  }
+  async close(): Promise<void> {}
+  event(e: AgentEvent): void {
+    for (const l of this.eventListeners) l(e);
+  }
+  lost(jobId: string, reason: string): void {
+    for (const l of this.lostListeners) l(jobId, reason);
+  }
+  assigned(jobId: string, agent: string): void {
+    for (const l of this.assignedListeners) l(jobId, agent);
+  }
+  waiting(jobId: string, reason: string): void {
+    for (const l of this.waitingListeners) l(jobId, reason);
+  }
+}

@@ -1,0 +1,89 @@
+// The source of a run in server mode: a bare mirror per project, fetched on each trigger, and a
+// checkout of the exact commit per run (what the planner reads).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiError } from './errors.js';
+
+export class SourceError extends ApiError {}
+
+function git(args: readonly string[], cwd?: string): { ok: boolean; out: string; err: string } {
+  const r = spawnSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+  return { ok: r.status === 0, out: (r.stdout ?? '').trim(), err: (r.stderr ?? '').trim() };
+}
+
+export class Sources {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly dataDir: string) {}
+
+  mirrorDir(project: string): string {
+    return join(this.dataDir, 'repos', `${project}.git`);
+  }
+
+  /** Serialises git work per project (two triggers must not fetch into one mirror at once). */
+  private async exclusive<T>(project: string, work: () => T | Promise<T>): Promise<T> {
+    const prev = this.locks.get(project) ?? Promise.resolve();
+    const next = prev.then(work, work);
+    this.locks.set(project, next.catch(() => undefined));
+    return next;
+  }
+
+  /** Clones or fetches the project's mirror. */
+  async fetch(project: string, repo: string): Promise<void> {
+    await this.exclusive(project, () => {
+      const dir = this.mirrorDir(project);
+      if (!existsSync(dir)) {
+        mkdirSync(join(this.dataDir, 'repos'), { recursive: true });
+        const tmp = `${dir}.tmp-${process.pid}`;
+        rmSync(tmp, { recursive: true, force: true });
+        const r = git(['clone', '--quiet', '--mirror', repo, tmp]);
+        if (!r.ok) throw new SourceError('unprocessable', `cannot clone ${repo}: ${r.err.split('\n').pop() ?? ''}`);
+        renameSync(tmp, dir);
+        return;
+      }
+      const r = git(['fetch', '--quiet', '--prune', '--tags', 'origin', '+refs/*:refs/*'], dir);
+      if (!r.ok) throw new SourceError('unprocessable', `cannot fetch ${repo}: ${r.err.split('\n').pop() ?? ''}`);
+    });
+  }
+
+  /** The commit a branch, tag or sha names in the mirror. */
+  resolve(project: string, ref: { sha?: string; branch?: string; tag?: string }): string {
+    const dir = this.mirrorDir(project);
+    const spec = ref.sha ?? (ref.tag ? `refs/tags/${ref.tag}^{commit}` : `refs/heads/${ref.branch ?? 'main'}`);
+    const r = git(['rev-parse', '--verify', '--quiet', `${spec}^{commit}`], dir);
+    if (!r.ok || !r.out) {
+      throw new SourceError('unprocessable', ref.sha ? `commit ${ref.sha} is not in ${project}'s repository` : ref.tag ? `tag '${ref.tag}' is not in ${project}'s repository` : `branch '${ref.branch ?? 'main'}' is not in ${project}'s repository`);
+    }
+    return r.out;
+  }
+
+  commitTime(project: string, sha: string): number | null {
+    const r = git(['show', '-s', '--format=%ct', sha], this.mirrorDir(project));
+    return r.ok && /^\d+$/.test(r.out) ? Number(r.out) * 1000 : null;
+  }
+
+  changedFiles(project: string, base: string, sha: string): string[] {
+    if (!base || /^0+$/.test(base)) return [];
+    const r = git(['diff', '--name-only', base, sha], this.mirrorDir(project));
+    return r.ok ? r.out.split('\n').filter(Boolean).sort() : [];
+  }
+
+  /** Writes the tree of a commit into `dest` (git archive | tar -x). */
+  async checkout(project: string, sha: string, dest: string): Promise<void> {
+    rmSync(dest, { recursive: true, force: true });
+    mkdirSync(dest, { recursive: true });
+    await new Promise<void>((resolve, reject) => {
+      const archive = spawn('git', ['archive', '--format=tar', sha], { cwd: this.mirrorDir(project), stdio: ['ignore', 'pipe', 'pipe'] });
+      const tar = spawn('tar', ['-x', '-C', dest], { stdio: ['pipe', 'ignore', 'pipe'] });
+      archive.stdout.pipe(tar.stdin);
+      let err = '';
+      archive.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      tar.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      tar.on('close', (code) => (code === 0 ? resolve() : reject(new SourceError('unprocessable', `cannot check out ${sha}: ${err.trim()}`))));
+      archive.on('error', reject);
+      tar.on('error', reject);
+    });
+  }
+}
