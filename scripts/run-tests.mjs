@@ -34,7 +34,8 @@ const concurrency = process.env.OTTO_TEST_CONCURRENCY ?? '2';
 const reporter = process.env.OTTO_TEST_REPORTER ?? 'spec';
 const r = spawnSync(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, `--test-reporter=${reporter}`, ...files.map((f) => relative(root, f))],
+  // A hung test fails after 3 minutes instead of holding CI forever.
+  ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', `--test-reporter=${reporter}`, ...files.map((f) => relative(root, f))],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(r.status ?? 1);

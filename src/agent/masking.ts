@@ -28,9 +28,21 @@ export function secretForms(value: string): string[] {
     forms.add(b64);
     forms.add(b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')); // base64url (JWTs)
   }
+  for (const b64 of base64Forms(bytes)) {
+    // `base64` (76 columns) and PEM-style tools (64 columns) wrap long output: mask each full line.
+    for (const width of [76, 64]) {
+      if (b64.length <= width) continue;
+      for (let i = 0; i + width <= b64.length; i += width) forms.add(b64.slice(i, i + width));
+    }
+  }
   const uri = encodeURIComponent(value);
-  forms.add(uri);
-  forms.add(uri.replace(/%20/g, '+'));
+  // RFC 3986 encoders (Python's quote, curl --data-urlencode) also escape !'()* ; Python keeps '/'.
+  const strict = uri.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  for (const u of [uri, strict, uri.replace(/%2F/g, '/'), strict.replace(/%2F/g, '/')]) {
+    forms.add(u);
+    forms.add(u.replace(/%20/g, '+'));
+    forms.add(u.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
+  }
   forms.add(new URLSearchParams({ v: value }).toString().slice(2)); // WHATWG form encoding: also !'()~
   const json = JSON.stringify(value).slice(1, -1);
   forms.add(json);

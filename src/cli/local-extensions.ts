@@ -41,6 +41,7 @@ export async function localExtensions(opts: Record<string, unknown>): Promise<Ru
   let server: CallbackServer | undefined;
   const callbackServer = (store: Parameters<NonNullable<RunExtensions['callbacks']>>[0]['store']): CallbackServer => (server ??= new CallbackServer(store, () => undefined));
   return {
+    approve: flags.approve ?? [],
     callbacks: ({ store }) => new CallbackTokens(store, () => callbackServer(store).url()),
     maskValues: Object.values(overrides),
     secrets: ({ store, project }) => new StoreSecrets(store, project, getKey, overrides),

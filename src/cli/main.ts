@@ -245,6 +245,21 @@ function build(setExit: (code: number) => void): Command {
       await act(() => runServe(opts, version(), uiRoutes))();
     });
 
+  program
+    .command('agent')
+    .description('run an agent for otto serve: claim stages and run them on this machine')
+    .option('--server <url>', 'the server, e.g. https://ci.example.com')
+    .option('--token <token>', 'agent token (default: $OTTO_AGENT_TOKEN, preferred: arguments show in ps)')
+    .option('--labels <a,b>', 'labels for computer { label = … } stages, comma-separated')
+    .option('-j, --jobs <n>', 'most stages at once (default: the number of cores)')
+    .option('--name <name>', 'the name the server knows this agent by (default: the host name)')
+    .option('--work-dir <dir>', 'workspaces, repository mirrors, buffered events (default: $OTTO_AGENT_DIR or ~/.cache/otto/agent)')
+    .option('--library-cache <dir>', 'where library: steps are found (default: $OTTO_LIBRARY_CACHE or ~/.cache/otto/libraries)')
+    .action(async (opts: { server?: string; token?: string; labels?: string; jobs?: string; name?: string; workDir?: string; libraryCache?: string }) => {
+      const { runRemoteAgent } = await import('../agent/remote-main.js');
+      await act(() => runRemoteAgent(opts))();
+    });
+
   const token = program.command('token').description('API tokens for otto serve (stored as hashes)');
   token
     .command('create')

@@ -57,6 +57,8 @@ export class StoreLocks implements LockManager {
       if (head && head.runId === runId && head.stage === stage) return;
       if (head && !ownerAlive(head.owner)) {
         await this.store.lockPurge(ownerAlive);
+        // Our own place may have been purged with a dead owner's (a resumed run): queue again.
+        await this.store.lockEnqueue({ lock, runId, stage, owner });
         continue;
       }
       await new Promise<void>((resolve) => {

@@ -27,6 +27,8 @@ export interface StageState {
   reusedFrom: string | null;
   /** Exit-gate decisions that arrived while the stage still ran (a callback can come early). */
   early: Map<number, { decision: string; actor: string; comment: string }>;
+  /** Skipped because something before it failed: what follows is not run either. */
+  blocks: boolean;
 }
 
 const DONE_OK: readonly StageStatus[] = ['succeeded', 'unstable', 'skipped'];
@@ -48,6 +50,9 @@ export class RunMachine {
   owner = '';
   cancelRequested = false;
   timedOut = false;
+  /** The pipeline-level concurrency group, held for the whole run. */
+  runLock: string | null = null;
+  runLockHeld = false;
   private finished = false;
   private now = 0;
   /** Stages whose record changed since the last `takeChanged()`. */
@@ -71,6 +76,10 @@ export class RunMachine {
         this.owner = e.owner;
         this.status = 'running';
         this.startedAt = e.at;
+        if (this.runLock) {
+          this.message = `waiting for concurrency group '${this.runLock}'`;
+          out.push({ type: 'acquire-lock', stage: '', lock: this.runLock });
+        }
         this.advance(out);
         break;
       case 'run.resumed':
@@ -91,6 +100,8 @@ export class RunMachine {
       case 'run.cancel-requested':
         if (!this.finished && !this.cancelRequested) {
           this.cancelRequested = true;
+          // Nobody drives an interrupted run: the cancel ends it once its attempts are accounted for.
+          if (this.status === 'interrupted') this.status = 'running';
           this.message = `cancelled by ${e.actor}${e.reason ? `: ${e.reason}` : ''}`;
           this.stopAll(`run cancelled by ${e.actor}`, out);
         }
@@ -108,6 +119,14 @@ export class RunMachine {
         this.gateDecided(e, out);
         break;
       case 'lock.acquired': {
+        if (e.stage === '') {
+          if (!this.runLockHeld && !this.finished) {
+            this.runLockHeld = true;
+            this.message = '';
+            this.advance(out);
+          }
+          break;
+        }
         const s = this.stages.get(e.stage);
         if (s && s.waitingForLock && s.status === 'waiting') {
           s.waitingForLock = false;
@@ -164,24 +183,27 @@ export class RunMachine {
 
   private create(plan: Plan, reused: Readonly<Record<string, { fromRun: string; status: 'succeeded' | 'unstable' | 'skipped'; attempt: number }>>): void {
     this.plan = plan;
+    this.runLock = plan.pipeline.concurrency;
     for (const p of plan.stages) {
       const r = reused[p.path];
       const s: StageState = {
         plan: p,
-        status: r ? r.status : p.skip !== null ? 'skipped' : 'pending',
+        // A stage the plan skips still waits its turn: what follows it must not start earlier.
+        status: r ? r.status : 'pending',
         attempt: r ? r.attempt : 0,
         failures: 0,
         running: null,
         gate: null,
         waitingForLock: false,
         lockHeld: false,
-        ownDone: r !== undefined || p.skip !== null,
+        ownDone: r !== undefined,
         startedAt: null,
         finishedAt: null,
-        message: r ? `reused from run ${r.fromRun}` : (p.skip ?? ''),
+        message: r ? `reused from run ${r.fromRun}` : '',
         exitCode: null,
         reusedFrom: r ? r.fromRun : null,
         early: new Map(),
+        blocks: false,
       };
       this.stages.set(p.path, s);
       this.order.push(p.path);
@@ -200,22 +222,27 @@ export class RunMachine {
       for (const need of s.plan.needs) {
         const d = this.stages.get(need);
         if (!d) continue;
-        // A parent skipped at run time (after an earlier failure) takes its nested stages with it.
-        if (DONE_BAD.includes(d.status) || (need === s.plan.parent && d.status === 'skipped')) {
+        // A failure stops what follows; so does a stage skipped because of one, and a skipped
+        // parent takes its nested stages with it.
+        if (DONE_BAD.includes(d.status) || (d.status === 'skipped' && (d.blocks || need === s.plan.parent))) {
           blocker = d;
           break;
         }
         if (!(d.ownDone && DONE_OK.includes(d.status))) ready = false;
       }
-      if (blocker?.status === 'skipped') {
-        this.finish(s, 'skipped', blocker.message, out);
-        continue;
-      }
       if (blocker) {
         if (this.cancelRequested || this.timedOut) this.finish(s, 'cancelled', this.message, out);
-        else this.finish(s, 'skipped', `not run: '${blocker.plan.path}' ${blocker.status === 'timed_out' ? 'timed out' : blocker.status}`, out);
+        else {
+          s.blocks = blocker.status !== 'skipped' || blocker.blocks;
+          this.finish(s, 'skipped', blocker.status === 'skipped' ? blocker.message : `not run: '${blocker.plan.path}' ${blocker.status === 'timed_out' ? 'timed out' : blocker.status}`, out);
+        }
         continue;
       }
+      if (ready && s.plan.skip !== null) {
+        this.finish(s, 'skipped', s.plan.skip, out);
+        continue;
+      }
+      if (ready && this.runLock && !this.runLockHeld) continue;
       if (!ready || this.cancelRequested || this.timedOut) continue;
       s.startedAt = this.now;
       if (s.plan.gates.enter.length > 0) this.openGate(s, 'enter', 0, out);
@@ -234,7 +261,7 @@ export class RunMachine {
     this.toAgent(s, out);
   }
 
-  private toAgent(s: StageState, out: Command[]): void {
+  private toAgent(s: StageState, out: Command[], message = ''): void {
     if (s.plan.manifest.ops.length === 0) {
       // Nothing to run (a group or an approval stage): no agent is needed.
       this.ownSucceeded(s, out);
@@ -243,7 +270,7 @@ export class RunMachine {
     s.status = 'queued';
     s.attempt += 1;
     s.running = null;
-    this.touch(s, '');
+    this.touch(s, message);
     out.push({ type: 'dispatch', stage: s.plan.path, attempt: s.attempt });
   }
 
@@ -290,7 +317,7 @@ export class RunMachine {
       e.decision === 'rejected'
         ? `rejected by ${e.actor}${e.comment ? `: ${e.comment}` : ''}`
         : e.decision === 'timed_out'
-          ? `${e.phase} gate timed out`
+          ? `${e.phase} gate timed out${e.comment ? `: ${e.comment}` : ''}`
           : e.decision === 'cancelled'
             ? `${e.phase} gate cancelled`
             : `${e.phase} gate failed${e.comment ? `: ${e.comment}` : ''}`;
@@ -313,8 +340,7 @@ export class RunMachine {
     }
     s.failures += 1;
     if (s.failures <= s.plan.retry) {
-      this.touch(s, `attempt ${attempt} ${outcome === 'timed_out' ? 'timed out' : 'failed'}${message ? `: ${message}` : ''}; retrying`);
-      this.toAgent(s, out);
+      this.toAgent(s, out, `attempt ${attempt} ${outcome === 'timed_out' ? 'timed out' : 'failed'}${message ? `: ${message}` : ''}; retrying`);
       return;
     }
     this.failed(s, outcome, message, out);
@@ -378,14 +404,28 @@ export class RunMachine {
 
   /** After a restart: re-issue what was in flight. */
   private recover(restartRunning: boolean, out: Command[]): void {
+    if (this.runLock && !this.runLockHeld) out.push({ type: 'acquire-lock', stage: '', lock: this.runLock });
     for (const path of this.order) {
       const s = this.stages.get(path) as StageState;
+      if (this.cancelRequested || this.timedOut) {
+        // A cancel that was asked for before the restart still stands: nothing runs again.
+        if (s.status === 'running' && !restartRunning) continue;
+        if (!isFinished(s.status)) this.finish(s, 'cancelled', this.message || 'cancelled', out);
+        continue;
+      }
       if (s.status === 'running' || s.status === 'queued') {
         if (s.status === 'running' && !restartRunning) continue;
         // The attempt that was running died with its orchestrator: run the stage again, without
-        // counting it against `retry`.
-        this.touch(s, 'interrupted; running again');
-        this.toAgent(s, out);
+        // counting it against `retry` — after taking its lock again, which died with it too.
+        if (s.plan.concurrency && s.lockHeld) {
+          s.lockHeld = false;
+          s.status = 'waiting';
+          s.waitingForLock = true;
+          this.touch(s, `interrupted; waiting for concurrency group '${s.plan.concurrency}' again`);
+          out.push({ type: 'acquire-lock', stage: s.plan.path, lock: s.plan.concurrency });
+          continue;
+        }
+        this.toAgent(s, out, 'interrupted; running again');
       } else if (s.status === 'waiting' && s.gate) {
         const gate = s.plan.gates[s.gate.phase][s.gate.index];
         if (gate) out.push({ type: 'open-gate', stage: s.plan.path, phase: s.gate.phase, index: s.gate.index, gate });
@@ -400,6 +440,11 @@ export class RunMachine {
     for (const s of this.stages.values()) if (!isFinished(s.status)) return;
     this.finished = true;
     this.finishedAt = this.now;
+    if (this.runLock) {
+      // Held or still queued for: either way the run's place in the group ends here.
+      this.runLockHeld = false;
+      out.push({ type: 'release-lock', stage: '', lock: this.runLock });
+    }
     let status: 'succeeded' | 'failed' | 'cancelled' = 'succeeded';
     if (this.timedOut) status = 'failed';
     else if (this.cancelRequested) status = 'cancelled';
@@ -433,6 +478,8 @@ export class RunMachine {
   /** A stage as people see it: a stage with nested stages is not done before they are. */
   displayStatus(path: string): StageStatus {
     const s = this.stages.get(path) as StageState;
+    // The plan already says it will not run; it only waits for its turn to say so.
+    if (s.status === 'pending' && s.plan.skip !== null) return 'skipped';
     const children = this.order.filter((p) => this.stages.get(p)?.plan.parent === path);
     if (children.length === 0 || !DONE_OK.includes(s.status)) return s.status;
     const kids = children.map((c) => this.displayStatus(c));
@@ -454,7 +501,7 @@ export class RunMachine {
       attempt: s.attempt,
       startedAt: s.startedAt,
       finishedAt: s.finishedAt,
-      message: s.message,
+      message: s.status === 'pending' && s.plan.skip !== null ? s.plan.skip : s.message,
       exitCode: s.exitCode,
     };
   }

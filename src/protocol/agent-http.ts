@@ -9,7 +9,10 @@
 //   POST /api/v1/agent/heartbeat  HeartbeatRequest -> HeartbeatResponse
 //
 // An agent keeps one claim request open at all times (with free: 0 when it is full) so that work
-// and cancellations reach it within milliseconds. Events are numbered per job from 1; the server
+// and cancellations reach it within milliseconds. A new claim from an agent answers its previous
+// open claim at once with nothing; jobs already written into an answer stay assigned, and if an
+// answer cannot be delivered (the connection closed first) its jobs go back to the queue.
+// Job ids contain '/' and '#': the :jobId path segment is percent-encoded (encodeURIComponent). Events are numbered per job from 1; the server
 // acknowledges the highest contiguous number it has stored, and the agent resends anything later
 // (after a network failure or a server restart) until acknowledged.
 

@@ -38,7 +38,7 @@ export class CronTriggers {
   /** Reads every project's schedule from its default branch. */
   async refresh(): Promise<void> {
     for (const p of await this.store.listProjects()) {
-      let schedules: readonly string[] = [];
+      let schedules: readonly string[];
       const dir = join(this.dataDir, 'checkouts', `cron-${p.name}-${process.pid}`);
       try {
         await this.sources.fetch(p.name, p.repo);

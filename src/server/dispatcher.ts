@@ -51,6 +51,8 @@ export class RemoteDispatcher implements AgentDispatcher {
   private readonly routing = new Map<string, JobRouting>();
   /** Which agent runs each job (also jobs recovered from the store after a restart). */
   private readonly jobAgent = new Map<string, string>();
+  /** Which agent ran each job, finished or not: a stage that starts from another's workspace must go there. */
+  private readonly ranBy = new Map<string, string>();
   private readonly eventListeners: Array<(e: AgentEvent) => void> = [];
   private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
   private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
@@ -68,7 +70,10 @@ export class RemoteDispatcher implements AgentDispatcher {
 
   /** After a restart: jobs still running on agents, so their events are accepted again. */
   async recover(): Promise<void> {
-    for (const j of await this.options.store.listAgentJobs({ active: true })) this.jobAgent.set(j.jobId, j.agentId);
+    for (const j of await this.options.store.listAgentJobs({})) {
+      this.ranBy.set(j.jobId, j.agentId);
+      if (j.finishedAt === null) this.jobAgent.set(j.jobId, j.agentId);
+    }
     for (const a of await this.options.store.listAgents()) {
       const jobs = new Set([...this.jobAgent.entries()].filter(([, agent]) => agent === a.id).map(([job]) => job));
       // Agents get a full timeout from the restart to show up again.
@@ -180,6 +185,27 @@ export class RemoteDispatcher implements AgentDispatcher {
     });
   }
 
+  /** A claim whose connection closed: forget its waiter (its jobs, if any, go back first). */
+  abandon(agentId: string, answered: ClaimResponse | undefined): void {
+    const w = this.waiters.get(agentId);
+    if (w) {
+      clearTimeout(w.timer);
+      this.waiters.delete(agentId);
+    }
+    if (!answered) return;
+    const agent = this.agents.get(agentId);
+    for (const assigned of answered.jobs) {
+      const jobId = assigned.job.jobId;
+      agent?.jobs.delete(jobId);
+      this.jobAgent.delete(jobId);
+      this.ranBy.delete(jobId);
+      void this.options.store.finishAgentJob(jobId, this.now());
+      this.pending.unshift({ assigned, queuedAt: this.now(), reported: '' });
+    }
+    if (agent) agent.cancels.unshift(...answered.cancel);
+    this.match();
+  }
+
   /** Takes what an agent may have now: its cancels, and up to `free` jobs it can run. */
   private take(agent: Connected, free: number): ClaimResponse {
     const cancel = agent.cancels.splice(0);
@@ -199,6 +225,7 @@ export class RemoteDispatcher implements AgentDispatcher {
     const jobId = p.assigned.job.jobId;
     agent.jobs.add(jobId);
     this.jobAgent.set(jobId, agent.record.id);
+    this.ranBy.set(jobId, agent.record.id);
     this.options.metrics?.queueWait(this.now() - p.queuedAt);
     void this.options.store.createAgentJob({ jobId, runId: p.assigned.job.runId, stage: p.assigned.job.stagePath, attempt: p.assigned.job.attempt, agentId: agent.record.id, assignedAt: this.now() });
     for (const l of this.assignedListeners) l(jobId, agent.record.name);
@@ -211,7 +238,7 @@ export class RemoteDispatcher implements AgentDispatcher {
       if (!agent.record.labels.includes(need.slice(6))) return false;
     } else if (need !== null && !agent.record.capabilities.includes(need)) return false;
     if (need === null && !agent.record.capabilities.includes('local')) return false;
-    if (job.workspaceFrom && this.jobAgent.get(job.workspaceFrom.jobId) !== agent.record.id) return false;
+    if (job.workspaceFrom && this.ranBy.get(job.workspaceFrom.jobId) !== agent.record.id) return false;
     return true;
   }
 

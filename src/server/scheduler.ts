@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import {
   CallbackTokens,
+  fromStored,
+  type ReusedStage,
+  type RunEvent,
   createRun,
   HttpNotifier,
   InputGates,
@@ -170,7 +173,12 @@ export class Scheduler {
         callbacks,
         objectsDir: join(this.options.dataDir, 'objects'),
         graceMs: this.options.graceMs,
-        events: () => holder.orchestrator?.events ?? [],
+        jobOf: async (stage) => {
+          const mine = lastDispatch(holder.orchestrator?.events ?? [], stage);
+          if (mine) return mine;
+          const from = holder.orchestrator?.machine.stages.get(stage)?.reusedFrom;
+          return from ? lastDispatch((await store.readEvents(from)).map(fromStored), stage) : undefined;
+        },
       }),
       maxJobs: Number.MAX_SAFE_INTEGER,
       owner: this.options.owner,
@@ -198,6 +206,51 @@ export class Scheduler {
     });
   }
 
+  /** Runs a recorded run again with its plan; with fromFailed, stages that did not fail are reused. */
+  async rerun(runId: string, fromFailed: boolean, actor: string): Promise<RunRecord> {
+    const { store } = this.options;
+    const old = await store.getRun(runId);
+    if (!old) throw new ApiError('not_found', `there is no run '${runId}'`);
+    const plan = await store.getPlan(old.id);
+    if (!plan) throw new ApiError('conflict', `run ${old.id} has no plan (it was invalid)`);
+    const project = await store.getProject(old.project);
+    if (!project) throw new ApiError('not_found', `run ${old.id}'s project '${old.project}' no longer exists`);
+    const reused: Record<string, ReusedStage> = {};
+    if (fromFailed) {
+      if (old.status === 'succeeded') throw new ApiError('conflict', `run ${old.id} succeeded: no stage failed`);
+      if (['queued', 'running', 'waiting'].includes(old.status)) throw new ApiError('conflict', `run ${old.id} has not ended`);
+      const machine = (await import('../engine/index.js')).RunMachine.fold((await store.readEvents(old.id)).map(fromStored));
+      for (const path of machine.order) {
+        const s = machine.stages.get(path)!;
+        if (s.status === 'succeeded' || s.status === 'unstable' || (s.status === 'skipped' && s.plan.skip !== null)) {
+          reused[path] = { fromRun: s.reusedFrom ?? old.id, status: s.status, attempt: s.attempt };
+        }
+      }
+    }
+    const run = await createRun(store, { project: old.project, plan, trigger: { ...old.trigger, actor }, owner: this.options.owner, at: Date.now(), reused, rerunOf: old.id });
+    await store.appendAudit({ at: Date.now(), actor, action: 'run.rerun', target: `run:${run.id}`, details: { of: old.id, fromFailed } });
+    await this.drive(run, project, 'start');
+    return (await store.getRun(run.id)) as RunRecord;
+  }
+
+  /** What a branch or commit would run, without running it (the explain view). */
+  async preview(projectName: string, req: { branch?: string; sha?: string; event?: string; vars?: Record<string, string> }): Promise<{ plan?: Plan; diagnostics: unknown[] }> {
+    const project = await this.options.store.getProject(projectName);
+    if (!project) throw new ApiError('not_found', `there is no project '${projectName}'`);
+    await this.options.sources.fetch(project.name, project.repo);
+    const branch = req.branch ?? (req.sha ? '' : project.defaultBranch);
+    const sha = this.options.sources.resolve(project.name, { ...(req.sha ? { sha: req.sha } : {}), ...(branch ? { branch } : {}) });
+    const checkout = join(this.options.dataDir, 'checkouts', `preview-${project.name}-${sha.slice(0, 12)}-${process.pid}-${Date.now()}`);
+    try {
+      await this.options.sources.checkout(project.name, sha, checkout);
+      const planned = planFile(join(checkout, project.pipeline), { event: req.event ?? 'manual', branch, sha, vars: Object.entries(req.vars ?? {}).map(([k, v]) => `${k}=${v}`) }, undefined, project.name);
+      const rel = (p: string): string => (p.startsWith(checkout) ? p.slice(checkout.length + 1) : p);
+      return { ...(planned.plan ? { plan: planned.plan } : {}), diagnostics: planned.diagnostics.map((d) => diagnosticToJson(d, rel(d.source.path))) };
+    } finally {
+      rmSync(checkout, { recursive: true, force: true });
+    }
+  }
+
   orchestrator(runId: string): Orchestrator | undefined {
     return this.active.get(runId);
   }
@@ -209,6 +262,12 @@ export class Scheduler {
   async stop(): Promise<void> {
     this.active.clear();
   }
+}
+
+function lastDispatch(events: readonly RunEvent[], stage: string): string | undefined {
+  let jobId: string | undefined;
+  for (const e of events) if (e.type === 'stage.dispatched' && e.stage === stage) jobId = e.jobId;
+  return jobId;
 }
 
 /** The dispatcher as one run sees it: only its own jobs' reports. */

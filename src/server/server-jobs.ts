@@ -4,7 +4,6 @@
 import { AGENT_PROTOCOL_VERSION, type StageJob } from '../protocol/agent.js';
 import type { Plan, PlanStage } from '../protocol/plan.js';
 import type { CallbackTokens, JobFactory, SecretSource } from '../engine/index.js';
-import type { RunEvent } from '../engine/index.js';
 import type { RemoteDispatcher } from './dispatcher.js';
 
 export interface ServerJobsOptions {
@@ -15,8 +14,8 @@ export interface ServerJobsOptions {
   readonly callbacks: CallbackTokens;
   readonly objectsDir: string | null;
   readonly graceMs: number;
-  /** The run's events, to find which job ran a stage another one inherits from. */
-  readonly events: () => readonly RunEvent[];
+  /** The job that ran a stage (in this run, or the run a rerun reuses it from). */
+  readonly jobOf: (stage: string) => Promise<string | undefined>;
 }
 
 export class ServerJobs implements JobFactory {
@@ -29,12 +28,9 @@ export class ServerJobs implements JobFactory {
     let workspaceFrom: { stage: string; jobId: string } | null = null;
     if (stage.workspaceFrom) {
       const from = stage.workspaceFrom;
-      const dispatched = this.options
-        .events()
-        .filter((e): e is Extract<typeof e, { type: 'stage.dispatched' }> => e.type === 'stage.dispatched' && e.stage === from)
-        .pop();
-      if (!dispatched) throw new Error(`stage '${stage.path}' starts from the workspace of '${from}', which never ran in this run`);
-      workspaceFrom = { stage: from, jobId: dispatched.jobId };
+      const jobId = await this.options.jobOf(from);
+      if (!jobId) throw new Error(`stage '${stage.path}' starts from the workspace of '${from}', which never ran in this run`);
+      workspaceFrom = { stage: from, jobId };
     }
     this.options.dispatcher.setRouting(jobId, { source: { repo: this.options.repo, sha: plan.context.sha }, workspaceFrom, runtime: stage.runtime });
     return {

@@ -1,4 +1,5 @@
-// The store: interface and implementations.
+// The store: interface and implementations (PostgreSQL is imported from ./postgres/postgres-store.js
+// where needed, so that a plain `otto run` never loads the pg driver).
 
 export type { Store, CreateRunInput, LockHolder } from './store.js';
 export * from './types.js';

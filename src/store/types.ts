@@ -84,6 +84,8 @@ export interface LogRecord {
 export interface RunFilter {
   readonly project?: string;
   readonly status?: RunStatus;
+  readonly branch?: string;
+  readonly event?: string;
   readonly limit?: number;
   /** Only runs with an id (number) below this, for paging. */
   readonly before?: number;

@@ -6,9 +6,12 @@ import { openStore } from '../home.js';
 export async function runDeployments(options: { json?: boolean; environment?: string; limit?: string }): Promise<number> {
   const store = openStore(process.cwd(), { create: true });
   try {
-    const list = await store.listDeployments({ ...(options.environment ? { environment: options.environment } : {}), limit: options.limit ? Number(options.limit) : 100 });
+    const limit = options.limit ? Number(options.limit) : 100;
+    // What is deployed now comes from the whole history, not only the part that is listed.
+    const all = await store.listDeployments({ ...(options.environment ? { environment: options.environment } : {}), limit: 1_000_000 });
+    const list = all.slice(0, limit);
     const current = new Map<string, (typeof list)[number]>();
-    for (const d of list) if (d.status !== 'failed' && !current.has(d.environment)) current.set(d.environment, d);
+    for (const d of all) if (d.status !== 'failed' && !current.has(d.environment)) current.set(d.environment, d);
     if (options.json) {
       writeOut(
         JSON.stringify(

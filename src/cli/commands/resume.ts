@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { createRun, EventLog, localOwner, ownerAlive, stageSlug, type ReusedStage } from '../../engine/index.js';
 import { EXIT, UsageError, writeErr } from '../io.js';
 import { openStore, ottoHome } from '../home.js';
-import { actorName, drive, parseJobs, type RunExtensions } from './run.js';
+import { actorName, checkApprovals, drive, parseJobs, type RunExtensions } from './run.js';
 import { findRun } from './runs.js';
 import { statusWord } from '../ui/format.js';
 import { sha256 } from '../../plan/index.js';
@@ -30,6 +30,7 @@ export async function runResume(id: string, options: ContinueOptions, ext: RunEx
     }
     const plan = await store.getPlan(run.id);
     if (!plan) throw new UsageError(`run ${run.id} has no plan to resume`);
+    checkApprovals(plan, ext.approve ?? []);
     writeErr(`resuming run ${run.id}`);
     return await drive(store, run, plan, projectDir, { mode: 'resume', maxJobs: parseJobs(options.jobs, (await import('node:os')).availableParallelism()), inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
   } finally {
@@ -44,6 +45,7 @@ export async function runRerun(id: string, options: ContinueOptions & { fromFail
     const old = await findRun(store, id, false);
     const plan = await store.getPlan(old.id);
     if (!plan) throw new UsageError(`run ${old.id} has no plan (it was invalid)`, 'fix the pipeline and start a new run with otto run');
+    checkApprovals(plan, ext.approve ?? []);
     const reused: Record<string, ReusedStage> = {};
     const reusedWorkspaces = new Map<string, string>();
     if (options.fromFailed) {

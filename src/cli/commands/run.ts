@@ -22,6 +22,7 @@ import {
 import type { Plan } from '../../protocol/plan.js';
 import type { RunRecord, Store } from '../../store/index.js';
 import { displayPath, EXIT, UsageError, useColor, writeErr, writeOut } from '../io.js';
+import { didYouMean } from '../../util/suggest.js';
 import { agentMain, openStore, ottoHome } from '../home.js';
 import { PlainView, TreeView } from '../ui/run-view.js';
 import { printSummary, runJson } from '../ui/summary.js';
@@ -48,6 +49,8 @@ export interface RunExtensions {
   }) => GateHost | undefined;
   readonly callbacks?: (ctx: { store: Store }) => CallbackTokens;
   readonly close?: () => Promise<void>;
+  /** Stage paths approved in advance (checked against the plan). */
+  readonly approve?: readonly string[];
   readonly secrets?: (ctx: { store: Store; project: string }) => SecretSource | undefined;
   readonly notifier?: (ctx: { store: Store; project: string }) => Notifier | undefined;
   readonly maskValues?: readonly string[];
@@ -104,10 +107,23 @@ export async function runRun(fileArg: string | undefined, options: RunOptions, e
       return EXIT.usage;
     }
     const plan = planned.plan;
+    checkApprovals(plan, ext.approve ?? []);
     const run = await createRun(store, { project: projectName(projectDir), plan, trigger, owner: localOwner(), at: Date.now() });
     return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
   } finally {
     await store.close();
+  }
+}
+
+/** `--approve STAGE` must name a stage that waits for a person: a typo would hold the run. */
+export function checkApprovals(plan: Plan, stages: readonly string[]): void {
+  const gated = plan.stages.filter((s) => [...s.gates.enter, ...s.gates.exit].some((g) => g.kind === 'input')).map((s) => s.path);
+  for (const name of stages) {
+    if (gated.includes(name)) continue;
+    throw new UsageError(
+      `--approve ${name}: no stage of this pipeline by that name waits for a person`,
+      gated.length ? didYouMean(name, gated, 'stages with input gates') : 'this pipeline has no input gates',
+    );
   }
 }
 

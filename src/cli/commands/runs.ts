@@ -1,7 +1,7 @@
 // `otto runs`, `otto logs`, `otto cancel`: look at and steer recorded runs.
 
 import pc from 'picocolors';
-import { EventLog, ownerAlive } from '../../engine/index.js';
+import { EventLog, ownerAlive, type RunEvent } from '../../engine/index.js';
 import type { RunRecord, Store } from '../../store/index.js';
 import { EXIT, UsageError, useColor, writeOut } from '../io.js';
 import { openStore } from '../home.js';
@@ -16,8 +16,23 @@ export async function noticeInterrupted(store: Store, run: RunRecord): Promise<R
   if (!ACTIVE.includes(run.status) || !run.owner || ownerAlive(run.owner)) return run;
   const log = await EventLog.open(store, run.id);
   if (!ACTIVE.includes(log.machine.status)) return run;
-  await log.append([{ type: 'run.interrupted', at: Date.now(), reason: `the otto process driving it (${run.owner}) is gone; continue it with otto resume ${run.id}` }]);
+  if (log.machine.cancelRequested) {
+    // It was being cancelled when its process died: finish the cancel rather than offer a resume.
+    await log.append(endInFlight(log, 'cancelled: the otto process stopped before its steps ended'));
+  } else {
+    await log.append([{ type: 'run.interrupted', at: Date.now(), reason: `the otto process driving it (${run.owner}) is gone; continue it with otto resume ${run.id}` }]);
+  }
   return (await store.getRun(run.id)) as RunRecord;
+}
+
+/** job.finished (cancelled) for every attempt nobody is running any more. */
+function endInFlight(log: EventLog, message: string): Array<Extract<RunEvent, { type: 'job.finished' }>> {
+  const at = Date.now();
+  const m = log.machine;
+  return m.order
+    .map((p) => m.stages.get(p)!)
+    .filter((s) => s.status === 'running' || s.status === 'queued')
+    .map((s) => ({ type: 'job.finished' as const, at, stage: s.plan.path, attempt: s.attempt, outcome: 'cancelled' as const, message, lastSeq: 0 }));
 }
 
 export async function findRun(store: Store, id: string | undefined, last: boolean | undefined): Promise<RunRecord> {
@@ -75,32 +90,48 @@ export async function runLogs(id: string | undefined, stage: string | undefined,
     }
     const attempt = options.attempt === undefined ? undefined : Number(options.attempt);
     const seen = new Map<string, number>();
+    // Where each stage's output stands: a chunk may end mid-line, and the next stage's output
+    // must not be glued to it.
+    let lastKey = '';
+    let atLineStart = true;
     const print = async (): Promise<void> => {
       const records = await store.readLogs(run.id, { ...(stage !== undefined ? { stage } : {}), ...(attempt !== undefined ? { attempt } : {}) });
       for (const r of records) {
         const key = `${r.stage}\0${r.attempt}`;
         if ((seen.get(key) ?? 0) >= r.seq) continue;
+        if (key !== lastKey && !atLineStart) process.stdout.write('\n');
+        if (key !== lastKey) atLineStart = true;
+        lastKey = key;
         if (!seen.has(key) && r.attempt > 1) process.stdout.write(`${stage === undefined ? `[${r.stage}] ` : ''}--- attempt ${r.attempt} ---\n`);
         seen.set(key, r.seq);
-        process.stdout.write(stage === undefined ? prefixLines(`[${r.stage}] `, r.text) : r.text);
+        if (r.text === '') continue;
+        process.stdout.write(stage === undefined ? prefixLines(`[${r.stage}] `, r.text, atLineStart) : r.text);
+        atLineStart = r.text.endsWith('\n');
       }
     };
     await print();
-    if (!options.follow) return EXIT.ok;
+    const end = (): void => {
+      if (!atLineStart) process.stdout.write('\n');
+    };
+    if (!options.follow) {
+      end();
+      return EXIT.ok;
+    }
     for (;;) {
       const now = (await store.getRun(run.id)) as RunRecord;
       await print();
       if (!ACTIVE.includes(now.status)) break;
       await new Promise((r) => setTimeout(r, 200));
     }
+    end();
     return EXIT.ok;
   } finally {
     await store.close();
   }
 }
 
-function prefixLines(prefix: string, text: string): string {
-  return prefix + text.replace(/\n(?!$)/g, `\n${prefix}`);
+function prefixLines(prefix: string, text: string, atLineStart: boolean): string {
+  return (atLineStart ? prefix : '') + text.replace(/\n(?!$)/g, `\n${prefix}`);
 }
 
 export async function runCancel(id: string): Promise<number> {
@@ -115,11 +146,7 @@ export async function runCancel(id: string): Promise<number> {
     await log.append([{ type: 'run.cancel-requested', at, actor: actorName(), reason: 'otto cancel' }]);
     if (run.status === 'interrupted' || !run.owner || !ownerAlive(run.owner)) {
       // Nobody is driving the run: its unfinished attempts are over, so say so and let it end.
-      const m = log.machine;
-      const ends = m.order
-        .map((p) => m.stages.get(p))
-        .filter((s) => s && (s.status === 'running' || s.status === 'queued'))
-        .map((s) => ({ type: 'job.finished' as const, at, stage: s!.plan.path, attempt: s!.attempt, outcome: 'cancelled' as const, message: 'cancelled while interrupted', lastSeq: 0 }));
+      const ends = endInFlight(log, 'cancelled while interrupted');
       if (ends.length) await log.append(ends);
       writeOut(`run ${run.id} cancelled`);
     } else {

@@ -45,6 +45,8 @@ export class PlainView implements RunListener {
     for (const r of records) {
       const key = `${r.status}\0${r.attempt}`;
       if (this.last.get(r.path) === key) continue;
+      // A stage that ended mid-line: print what it left before its state change.
+      if (r.finishedAt !== null || r.status === 'queued') this.flushStage(r.path);
       this.last.set(r.path, key);
       // Pending and queued are moments, not news: a stage's story starts when it runs or waits.
       if (r.status === 'pending' || r.status === 'queued') continue;
@@ -76,9 +78,14 @@ export class PlainView implements RunListener {
     this.options.out.write(prefix + text.slice(0, cut + 1).replace(/\n(?!$)/g, `\n${prefix}`));
   }
 
+  private flushStage(stage: string): void {
+    const rest = this.partial.get(stage);
+    if (rest) this.options.out.write(`${this.c.dim(`[${stage}]`)} ${rest}\n`);
+    this.partial.delete(stage);
+  }
+
   flush(): void {
-    for (const [stage, rest] of this.partial) if (rest) this.options.out.write(`${this.c.dim(`[${stage}]`)} ${rest}\n`);
-    this.partial.clear();
+    for (const stage of [...this.partial.keys()]) this.flushStage(stage);
   }
 }
 

@@ -56,12 +56,24 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return { agentId: record.id, heartbeatMs: ctx.settings.heartbeatMs, claimWaitMs: ctx.settings.claimWaitMs };
   });
 
-  app.post<{ Body: ClaimRequest }>('/api/v1/agent/claim', { schema: { tags: ['agent protocol'], summary: 'Long-poll for work and cancellations', body: ClaimBody } }, async (request) => {
+  app.post<{ Body: ClaimRequest }>('/api/v1/agent/claim', { schema: { tags: ['agent protocol'], summary: 'Long-poll for work and cancellations', body: ClaimBody } }, async (request, reply) => {
     await authorize(ctx.store, request, 'agent');
     const b = request.body;
     if (!ctx.dispatcher.isKnown(b.agentId)) throw new ApiError('conflict', 'unknown agent: register again');
-    const abort = new Promise<{ jobs: []; cancel: [] }>((resolve) => request.raw.on('close', () => resolve({ jobs: [], cancel: [] })));
-    return Promise.race([ctx.dispatcher.claim(b.agentId, b.free, b.waitMs), abort]);
+    let closed = false;
+    const onClose = (): void => {
+      closed = true;
+      ctx.dispatcher.abandon(b.agentId, undefined);
+    };
+    request.raw.socket.once('close', onClose);
+    const answer = await ctx.dispatcher.claim(b.agentId, b.free, b.waitMs);
+    request.raw.socket.off('close', onClose);
+    // The agent left before hearing the answer: its jobs go back to the queue, not to the void.
+    if (closed || request.raw.socket.destroyed) {
+      ctx.dispatcher.abandon(b.agentId, answer);
+      return reply.status(204).send();
+    }
+    return answer;
   });
 
   app.post<{ Params: { jobId: string }; Body: EventsRequest }>(

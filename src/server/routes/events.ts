@@ -62,7 +62,8 @@ export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const keepAlive = setInterval(() => !closed && reply.raw.write(': keep-alive\n\n'), 15_000);
       const poll = setInterval(() => void send(), 1000);
       await new Promise<void>((resolve) =>
-        request.raw.on('close', () => {
+        // The socket, not the request: a request's own 'close' fires as soon as it has been read.
+        request.raw.socket.once('close', () => {
           closed = true;
           resolve();
         }),

@@ -7,7 +7,7 @@ import type { RunRecord } from '../../store/types.js';
 import { authorize } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { CallbackInput, Decision, ProjectName, RunId, RunInput } from '../schemas.js';
+import { CallbackInput, type Decision, ProjectName, RunId, RunInput } from '../schemas.js';
 import { runView } from './views.js';
 
 const STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'invalid', 'interrupted'];
@@ -41,7 +41,39 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   );
 
-  app.get<{ Querystring: { project?: string; status?: string; limit?: number; before?: number } }>(
+  app.get('/api/v1/me', { schema: { tags: ['auth'], summary: 'Who the token belongs to, and its role' } }, async (request) => {
+    const who = await authorize(ctx.store, request, 'viewer');
+    return { name: who.token.name, role: who.token.role };
+  });
+
+  app.get<{ Params: Static<typeof ProjectName>; Querystring: { branch?: string; sha?: string; event?: string } }>(
+    '/api/v1/projects/:name/plan',
+    {
+      schema: {
+        tags: ['runs'],
+        summary: 'The plan a branch or commit would run, without running it (the explain view)',
+        params: ProjectName,
+        querystring: { type: 'object', properties: { branch: { type: 'string', minLength: 1 }, sha: { type: 'string', pattern: '^[0-9a-fA-F]{4,64}$' }, event: { type: 'string', enum: ['manual', 'api', 'push', 'pull_request', 'tag', 'cron'] } }, additionalProperties: false },
+      },
+    },
+    async (request) => {
+      await authorize(ctx.store, request, 'viewer');
+      const q = request.query;
+      return ctx.scheduler.preview(request.params.name, { ...(q.branch ? { branch: q.branch } : {}), ...(q.sha ? { sha: q.sha } : {}), ...(q.event ? { event: q.event } : {}) });
+    },
+  );
+
+  app.post<{ Params: Static<typeof RunId>; Body: { fromFailed?: boolean } | undefined }>(
+    '/api/v1/runs/:id/rerun',
+    { schema: { tags: ['runs'], summary: 'Run again with the same plan (operator); fromFailed reuses the stages that did not fail', params: RunId, body: { type: 'object', properties: { fromFailed: { type: 'boolean' } }, additionalProperties: false } } },
+    async (request, reply) => {
+      const who = await authorize(ctx.store, request, 'operator');
+      const run = await ctx.scheduler.rerun((await loadRun(ctx, request.params.id)).id, request.body?.fromFailed === true, who.actor);
+      return reply.status(201).send(runView(run, await ctx.store.listStages(run.id)));
+    },
+  );
+
+  app.get<{ Querystring: { project?: string; status?: string; branch?: string; event?: string; limit?: number; before?: number } }>(
     '/api/v1/runs',
     {
       schema: {
@@ -49,7 +81,14 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
         summary: 'Runs, newest first (page with before=<id>)',
         querystring: {
           type: 'object',
-          properties: { project: { type: 'string' }, status: { type: 'string', enum: STATUSES }, limit: { type: 'integer', minimum: 1, maximum: 500 }, before: { type: 'integer', minimum: 1 } },
+          properties: {
+            project: { type: 'string' },
+            status: { type: 'string', enum: STATUSES },
+            branch: { type: 'string' },
+            event: { type: 'string' },
+            limit: { type: 'integer', minimum: 1, maximum: 500 },
+            before: { type: 'integer', minimum: 1 },
+          },
           additionalProperties: false,
         },
       },
@@ -60,6 +99,8 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const runs = await ctx.store.listRuns({
         ...(q.project ? { project: q.project } : {}),
         ...(q.status ? { status: q.status as RunRecord['status'] } : {}),
+        ...(q.branch ? { branch: q.branch } : {}),
+        ...(q.event ? { event: q.event } : {}),
         limit: q.limit ?? 50,
         ...(q.before ? { before: q.before } : {}),
       });
@@ -183,7 +224,8 @@ async function streamLogs(
   reply.raw.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   const seen = new Map<number, number>();
   let closed = false;
-  request.raw.on('close', () => (closed = true));
+  // The socket, not the request: a request's own 'close' fires as soon as it has been read.
+  request.raw.socket.once('close', () => (closed = true));
   const pump = async (): Promise<boolean> => {
     const logs = await ctx.store.readLogs(run.id, { stage, ...(attempt !== undefined ? { attempt } : {}) });
     for (const l of logs) {

@@ -141,6 +141,14 @@ export class SqliteStore implements Store {
       where.push('num < ?');
       args.push(filter.before);
     }
+    if (filter.branch !== undefined) {
+      where.push("json_extract(trigger, '$.branch') = ?");
+      args.push(filter.branch);
+    }
+    if (filter.event !== undefined) {
+      where.push("json_extract(trigger, '$.event') = ?");
+      args.push(filter.event);
+    }
     const sql = `SELECT ${RUN_COLUMNS} FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY num DESC LIMIT ?`;
     args.push(filter.limit ?? 50);
     return (this.db.prepare(sql).all(...args) as RunRow[]).map(toRun);
@@ -248,7 +256,10 @@ export class SqliteStore implements Store {
   }
 
   async lockEnqueue(holder: LockHolder): Promise<number> {
-    this.db.prepare('INSERT OR IGNORE INTO lock_queue (lock, run_id, stage, owner) VALUES (?, ?, ?, ?)').run(holder.lock, holder.runId, holder.stage, holder.owner);
+    // Queuing again (a resumed run) keeps the place in line but takes it over for the new owner.
+    this.db
+      .prepare('INSERT INTO lock_queue (lock, run_id, stage, owner) VALUES (?, ?, ?, ?) ON CONFLICT (lock, run_id, stage) DO UPDATE SET owner = excluded.owner')
+      .run(holder.lock, holder.runId, holder.stage, holder.owner);
     const row = this.db.prepare('SELECT id FROM lock_queue WHERE lock = ? AND run_id = ? AND stage = ?').get(holder.lock, holder.runId, holder.stage) as { id: number };
     return row.id;
   }
