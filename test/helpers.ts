@@ -1,14 +1,27 @@
 // Shared test helpers: repository paths, temporary directories, and running the real otto CLI.
 
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root (tests run compiled from dist/test/…). */
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const sharedDir = join(repoRoot, '..', 'shared');
+/**
+ * ../shared beside the checkout — or, when the tests run inside a copy of it (Otto running its own
+ * pipeline works in .otto/runs/N/ws/STAGE), beside the nearest ancestor that has one.
+ */
+function findShared(): string {
+  if (process.env.OTTO_SHARED_DIR) return process.env.OTTO_SHARED_DIR;
+  for (let dir = repoRoot; ; dir = dirname(dir)) {
+    const candidate = join(dir, '..', 'shared');
+    if (existsSync(join(candidate, 'otto-compat'))) return candidate;
+    if (dirname(dir) === dir) return join(repoRoot, '..', 'shared');
+  }
+}
+
+export const sharedDir = findShared();
 export const compatDir = join(sharedDir, 'otto-compat');
 export const ottoBin = join(repoRoot, 'bin', 'otto');
 

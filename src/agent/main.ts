@@ -1,11 +1,14 @@
 // Entry point of the local agent process (`node dist/src/agent/main.js`): the stdio agent on fd 0/1.
 
+import { createObjectOps } from './objects/index.js';
 import { StdioAgent } from './stdio-agent.js';
 
 const agent = new StdioAgent({
   input: process.stdin,
   output: process.stdout,
   warn: (line) => process.stderr.write(`${line}\n`),
+  // Artifacts and caches go to the object store each job names (a local directory for now).
+  objects: createObjectOps(),
 });
 
 // Dying with steps still running would orphan their process groups: stop them first, then exit.

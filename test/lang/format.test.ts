@@ -1,10 +1,10 @@
 // The formatter keeps comments and meaning, is idempotent, and prints the canonical style.
 
 import { test } from 'node:test';
+import { compatDir } from '../helpers.js';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { format } from '../../src/lang/format.js';
 import { parse } from '../../src/lang/parser/index.js';
 import { lex } from '../../src/lang/lexer.js';
@@ -91,8 +91,7 @@ function checkProperties(text: string, label: string): string {
 
 // ---------------------------------------------------------------- the compatibility corpus
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const compat = join(root, '..', 'shared', 'otto-compat');
+const compat = compatDir;
 
 function walk(dir: string): string[] {
   return readdirSync(dir)

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Plan } from '../../src/protocol/plan.js';
-import { compatDir, runOtto, tempDir } from '../helpers.js';
+import { compatDir, ottoBin, runOtto, tempDir } from '../helpers.js';
 
 function explainJson(args: string[], cwd?: string): Plan {
   const r = runOtto(['explain', '--json', ...args], cwd ? { cwd } : {});
@@ -53,10 +53,10 @@ test('rubygem draft with its blueprint: Deploy present, or skipped by vars.deplo
 test('same inputs, same bytes: two processes with different cwd and environment', () => {
   const file = join(compatDir, '2019', 'webapp.otto');
   const args = ['explain', '--json', file, '--branch', 'master', '--sha', 'abc123', '--var', 'b=2', '--var', 'a=1'];
-  const one = spawnSync(process.execPath, [join(compatDir, '..', '..', 'main', 'bin', 'otto'), ...args], { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent', TZ: 'UTC', LANG: 'C' } });
+  const one = spawnSync(process.execPath, [ottoBin, ...args], { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent', TZ: 'UTC', LANG: 'C' } });
   const dir = tempDir();
   try {
-    const two = spawnSync(process.execPath, [join(compatDir, '..', '..', 'main', 'bin', 'otto'), ...args], { cwd: dir.path, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir.path, TZ: 'Asia/Tokyo', LANG: 'de_DE.UTF-8', OTTO_SOMETHING: 'x' } });
+    const two = spawnSync(process.execPath, [ottoBin, ...args], { cwd: dir.path, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir.path, TZ: 'Asia/Tokyo', LANG: 'de_DE.UTF-8', OTTO_SOMETHING: 'x' } });
     assert.equal(one.status, 0, one.stderr);
     assert.equal(two.status, 0, two.stderr);
     assert.equal(one.stdout, two.stdout);
