@@ -269,8 +269,13 @@ class JobRun {
   private async objectOp(op: ObjectOp): Promise<void> {
     const what =
       op.op === 'STORE' || op.op === 'FETCH' ? `${op.op} ${op.artifact}` : `${op.op} ${op.name}`;
+    // archive and unarchive are steps of their own; caches are the stage's business.
+    const step = op.op === 'STORE' || op.op === 'FETCH' ? op.step : null;
+    const started = Date.now();
+    if (op.op === 'STORE' || op.op === 'FETCH') this.stepStarted(op.step, `${op.op === 'STORE' ? 'archive' : 'unarchive'} ${op.artifact}`);
     if (this.objects === undefined) {
       this.system(`${what}: ${NO_OBJECTS_MESSAGE}`);
+      if (step !== null) this.stepFinished(step, 'failed', null, NO_OBJECTS_MESSAGE, Date.now() - started);
       return this.fail('failed', NO_OBJECTS_MESSAGE);
     }
     const ctx = {
@@ -291,6 +296,7 @@ class JobRun {
     for (const line of result.log) this.system(line);
     if (result.artifact !== undefined) this.artifacts.push(result.artifact);
     this.noticeStop();
+    if (step !== null) this.stepFinished(step, result.ok ? 'succeeded' : 'failed', null, result.ok ? '' : result.message, Date.now() - started);
     if (!result.ok) {
       this.system(`${what}: ${result.message}`);
       this.fail('failed', `${what}: ${result.message}`);
@@ -306,7 +312,7 @@ class JobRun {
 
   /** A step the stage never reached: reported so the step list is complete. */
   private skip(op: Op): void {
-    if ((op.op === 'RUNPROC' || op.op === 'EMIT') && !this.reported.has(op.step)) {
+    if ((op.op === 'RUNPROC' || op.op === 'EMIT' || op.op === 'STORE' || op.op === 'FETCH') && !this.reported.has(op.step)) {
       this.stepFinished(op.step, 'skipped', null, 'not run: the stage stopped earlier');
     }
   }

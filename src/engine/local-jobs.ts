@@ -25,6 +25,8 @@ export interface LocalJobsOptions {
   readonly maskValues?: readonly string[];
   /** Hands exit-gate callback URLs to stages ($OTTO_CALLBACK_URL). */
   readonly callbacks?: CallbackTokens;
+  /** The runs a rerun carries stages over from, newest first (their artifacts stay fetchable). */
+  readonly earlierRuns?: readonly string[];
 }
 
 /** The environment every step starts from: enough to find programs, nothing of the caller's secrets. */
@@ -68,6 +70,7 @@ export class LocalJobs implements JobFactory {
       objects: this.options.objectsDir ? { kind: 'local', dir: this.options.objectsDir } : null,
       project: this.options.project,
       runtime: stage.runtime,
+      artifactRuns: [runId, ...(this.options.earlierRuns ?? [])],
       ...(this.options.libraryRoot ? { libraryRoot: this.options.libraryRoot } : {}),
     };
   }

@@ -156,7 +156,7 @@ export const CODES = {
   E0309: {
     severity: 'error',
     title: 'invalid value',
-    explanation: "A value has the right type but is not allowed, such as a negative `retry` or a `save` mode other than `'success'` and `'always'`.",
+    explanation: "A value has the right type but is not allowed, such as a negative `retry`, a `save` mode other than `'success'` and `'always'`, or a workspace path (archive, unarchive into, dir, cache paths) that is absolute or climbs out with `..`.",
     example: "pipeline {\n  stage('Build') {\n    retry = -1\n    steps { sh 'make' }\n  }\n}",
   },
   // ------------------------------------------------------------ steps

@@ -95,14 +95,15 @@ function stepOps(facts: StageFacts, program: Program, input: ManifestInput, step
     }
     case 'archive': {
       const patterns = facts.strings(a.get('artifacts'));
-      ops.push({ op: 'STORE', artifact: text(a.get('name'), stage.name ?? input.path), patterns, cwd });
-      counter.n++;
+      ops.push({ op: 'STORE', step: counter.n++, artifact: text(a.get('name'), stage.name ?? input.path), patterns, cwd });
       return;
     }
-    case 'unarchive':
-      ops.push({ op: 'FETCH', artifact: text(a.get('name')), into: posix.normalize(posix.join(cwd, text(a.get('into'), '.'))) });
-      counter.n++;
+    case 'unarchive': {
+      // An absolute `into` stays absolute so the agent refuses it (the checker reports it first).
+      const into = text(a.get('into'), '.');
+      ops.push({ op: 'FETCH', step: counter.n++, artifact: text(a.get('name')), into: posix.isAbsolute(into) ? into : posix.normalize(posix.join(cwd, into)) });
       return;
+    }
     case 'git': {
       const url = text(a.get('url'));
       const branch = text(a.get('branch'));

@@ -34,6 +34,11 @@ export interface StageJob {
   readonly runtime?: PlanRuntime;
   /** Where `library:` step directories live on this agent (the library cache root). */
   readonly libraryRoot?: string;
+  /**
+   * Runs whose artifacts FETCH may read, in order: this run, then the run it reruns (and so on),
+   * for stages a rerun carried over. Absent: this run only.
+   */
+  readonly artifactRuns?: readonly string[];
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped';

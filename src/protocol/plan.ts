@@ -70,7 +70,7 @@ export type Op =
   | { readonly op: 'BEGINCTX'; readonly stage: string; readonly workspaceFrom: string | null }
   | { readonly op: 'SETVARS'; readonly vars: readonly PlanVar[] }
   | { readonly op: 'CACHE_RESTORE'; readonly name: string; readonly keyFiles: readonly string[] }
-  | { readonly op: 'FETCH'; readonly artifact: string; readonly into: string }
+  | { readonly op: 'FETCH'; readonly step: number; readonly artifact: string; readonly into: string }
   | {
       readonly op: 'RUNPROC';
       /** The step's index among the stage's steps, from 0. */
@@ -88,7 +88,7 @@ export type Op =
       readonly timeoutS: number;
       readonly returnStatus: boolean;
     }
-  | { readonly op: 'STORE'; readonly artifact: string; readonly patterns: readonly string[]; readonly cwd: string }
+  | { readonly op: 'STORE'; readonly step: number; readonly artifact: string; readonly patterns: readonly string[]; readonly cwd: string }
   | ({ readonly op: 'CACHE_SAVE' } & PlanCacheSave)
   | { readonly op: 'EMIT'; readonly step: number; readonly kind: 'log' | 'fail'; readonly message: string }
   | { readonly op: 'ENDCTX' };

@@ -171,6 +171,7 @@ export class Scheduler {
         project: project.name,
         secrets,
         callbacks,
+        earlierRuns: await this.earlierRuns(run),
         objectsDir: join(this.options.dataDir, 'objects'),
         graceMs: this.options.graceMs,
         jobOf: async (stage) => {
@@ -249,6 +250,15 @@ export class Scheduler {
     } finally {
       rmSync(checkout, { recursive: true, force: true });
     }
+  }
+
+  private async earlierRuns(run: RunRecord): Promise<string[]> {
+    const out: string[] = [];
+    for (let id = run.rerunOf; id && out.length < 100; ) {
+      out.push(id);
+      id = (await this.options.store.getRun(id))?.rerunOf ?? null;
+    }
+    return out;
   }
 
   orchestrator(runId: string): Orchestrator | undefined {

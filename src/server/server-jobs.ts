@@ -14,6 +14,8 @@ export interface ServerJobsOptions {
   readonly callbacks: CallbackTokens;
   readonly objectsDir: string | null;
   readonly graceMs: number;
+  /** The runs a rerun carries stages over from (their artifacts stay fetchable). */
+  readonly earlierRuns?: readonly string[];
   /** The job that ran a stage (in this run, or the run a rerun reuses it from). */
   readonly jobOf: (stage: string) => Promise<string | undefined>;
 }
@@ -51,6 +53,7 @@ export class ServerJobs implements JobFactory {
       objects: this.options.objectsDir ? { kind: 'local', dir: this.options.objectsDir } : null,
       project: this.options.project,
       runtime: stage.runtime,
+      artifactRuns: [runId, ...(this.options.earlierRuns ?? [])],
     };
   }
 }

@@ -68,11 +68,11 @@ function store(
   patterns: string[],
   cwd = '.',
 ): Promise<ObjectOpResult> {
-  return ops.store({ op: 'STORE', artifact, patterns, cwd }, ctx);
+  return ops.store({ op: 'STORE', step: 0, artifact, patterns, cwd }, ctx);
 }
 
 function fetch(ctx: ObjectOpContext, artifact: string, into = '.'): Promise<ObjectOpResult> {
-  return ops.fetch({ op: 'FETCH', artifact, into }, ctx);
+  return ops.fetch({ op: 'FETCH', step: 0, artifact, into }, ctx);
 }
 
 function listTree(root: string): string[] {
@@ -364,8 +364,8 @@ test('through the runner: a failed STORE fails the stage with its message, and t
       ws,
       [
         runproc(0, 'mkdir -p dist && echo hi > dist/a.txt'),
-        { op: 'STORE', artifact: 'site', patterns: ['dist/**'], cwd: '.' },
-        { op: 'STORE', artifact: 'bad', patterns: ['/etc/passwd'], cwd: '.' },
+        { op: 'STORE', step: 1, artifact: 'site', patterns: ['dist/**'], cwd: '.' },
+        { op: 'STORE', step: 2, artifact: 'bad', patterns: ['/etc/passwd'], cwd: '.' },
         runproc(3, 'echo never'),
       ],
       { objects: { kind: 'local', dir: f.objects } },

@@ -503,7 +503,7 @@ test('artifacts: a store shared at the same path works across jobs; a store only
       sha,
       [
         runproc(0, 'mkdir -p dist && echo hi > dist/a.txt'),
-        { op: 'STORE', artifact: 'site', patterns: ['dist/**'], cwd: '.' },
+        { op: 'STORE', step: 90, artifact: 'site', patterns: ['dist/**'], cwd: '.' },
       ],
       { objects: { kind: 'local', dir: shared } },
     ),
@@ -518,7 +518,7 @@ test('artifacts: a store shared at the same path works across jobs; a store only
     assigned(
       repo,
       sha,
-      [{ op: 'FETCH', artifact: 'site', into: 'got' }, runproc(1, 'cat got/a.txt')],
+      [{ op: 'FETCH', step: 91, artifact: 'site', into: 'got' }, runproc(1, 'cat got/a.txt')],
       {
         objects: { kind: 'local', dir: shared },
       },
@@ -529,7 +529,7 @@ test('artifacts: a store shared at the same path works across jobs; a store only
   assert.equal(server.logs(fetch.assigned.job.jobId, 'stdout'), 'hi\n');
 
   const away = server.enqueue(
-    assigned(repo, sha, [{ op: 'STORE', artifact: 'site', patterns: ['a.txt'], cwd: '.' }], {
+    assigned(repo, sha, [{ op: 'STORE', step: 90, artifact: 'site', patterns: ['a.txt'], cwd: '.' }], {
       objects: { kind: 'local', dir: '/nonexistent/otto/objects' },
     }),
   );

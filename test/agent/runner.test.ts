@@ -329,7 +329,7 @@ test('without ObjectOps an artifact op fails the stage with a clear message', as
   const ws = await tempDir(t);
   const ev = new Events();
   await runJob(
-    job(ws, [{ op: 'STORE', artifact: 'dist', patterns: ['dist/**'], cwd: '' }]),
+    job(ws, [{ op: 'STORE', step: 90, artifact: 'dist', patterns: ['dist/**'], cwd: '' }]),
     ev.emit,
     never,
   );
@@ -361,7 +361,7 @@ test("after a failed step only cache saves with when: 'always' and ENDCTX run", 
   const ops: Op[] = [
     { op: 'CACHE_RESTORE', name: 'deps', keyFiles: [] },
     runproc(0, 'exit 1'),
-    { op: 'STORE', artifact: 'dist', patterns: ['*'], cwd: '' },
+    { op: 'STORE', step: 90, artifact: 'dist', patterns: ['*'], cwd: '' },
     { op: 'CACHE_SAVE', name: 'deps', paths: ['x'], keyFiles: [], when: 'success' },
     { op: 'CACHE_SAVE', name: 'logs', paths: ['y'], keyFiles: [], when: 'always' },
   ];

@@ -63,7 +63,11 @@ export async function fetchArtifact(
   const name = checkName(op.artifact);
   // Refuse a bad `into` before anything is read.
   const into = relativeSegments(op.into, "unarchive 'into'");
-  const digest = await store.readRef(artifactRef(scope.runId, name));
+  let digest: string | null = null;
+  for (const run of scope.artifactRuns) {
+    digest = await store.readRef(artifactRef(run, name));
+    if (digest !== null) break;
+  }
   if (digest === null) throw await notFound(store, scope.runId, name);
   const manifest = await loadTree(store, digest);
   if (manifest === null) {

@@ -14,6 +14,8 @@ export interface OpScope {
   readonly log: string[];
   readonly signal: AbortSignal;
   readonly runId: string;
+  /** Runs whose artifacts a fetch may read, this run first (a rerun reads the runs it reuses). */
+  readonly artifactRuns: readonly string[];
   readonly project: string;
 }
 
@@ -34,6 +36,7 @@ export function opScope(ctx: ObjectOpContext, objectsDir: string | null): OpScop
     log: [],
     signal: ctx.signal,
     runId: ctx.job.runId,
+    artifactRuns: ctx.job.artifactRuns?.length ? ctx.job.artifactRuns : [ctx.job.runId],
     project: ctx.job.project,
   };
 }

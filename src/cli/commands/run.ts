@@ -127,6 +127,16 @@ export function checkApprovals(plan: Plan, stages: readonly string[]): void {
   }
 }
 
+/** The chain of runs a rerun reruns: their artifacts are those of the stages it carried over. */
+async function earlierRuns(store: Store, run: RunRecord): Promise<string[]> {
+  const out: string[] = [];
+  for (let id = run.rerunOf; id && out.length < 100; ) {
+    out.push(id);
+    id = (await store.getRun(id))?.rerunOf ?? null;
+  }
+  return out;
+}
+
 export function projectName(dir: string): string {
   return dir.split('/').filter(Boolean).pop() ?? 'project';
 }
@@ -189,6 +199,7 @@ export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir
       ...(secrets ? { secrets } : {}),
       ...(ext.maskValues ? { maskValues: ext.maskValues } : {}),
       ...(callbacks ? { callbacks } : {}),
+      earlierRuns: await earlierRuns(store, run),
     }),
     maxJobs: options.maxJobs,
     owner: localOwner(),

@@ -10,7 +10,7 @@ import { checkCondition } from './conditions.js';
 import type { CheckContext } from './context.js';
 import { checkSettings } from './settings.js';
 import { checkGateBlock, checkStep, checkSteps } from './steps.js';
-import { checkValue } from './values.js';
+import { checkValue, checkWorkspacePaths } from './values.js';
 import { resolveStageRef } from './references.js';
 
 const ONCE = ['steps', 'runtime', 'cache', 'gates', 'when', 'notify', 'environment'] as const;
@@ -195,6 +195,7 @@ function checkCache(ctx: CheckContext, stage: ExpandedStage, cache: Cache, decla
         names.set(item.name.name, item.span.start);
         const v = ctx.evaluate(item.value, site);
         checkValue(ctx, file, CACHE_SHORT, item.value, v, `cache '${item.name.name}'`);
+        checkWorkspacePaths(ctx, file, item.value, v, `cache '${item.name.name}' path`);
         break;
       }
       case 'block': {
@@ -204,6 +205,11 @@ function checkCache(ctx: CheckContext, stage: ExpandedStage, cache: Cache, decla
           if (sub.kind === 'block') ctx.report(file, 'E0202', sub.name.span, `unknown block '${sub.name.name}' in cache '${item.name.name}'`, "a cache holds paths, key and save");
         }
         checkSettings(ctx, site, `cache ${item.name.name}`, item.items.filter((i): i is Setting => i.kind === 'setting'), CACHE_LONG, { ownerSpan: item.name.span });
+        for (const sub of item.items) {
+          if (sub.kind === 'setting' && (sub.name.name === 'paths' || sub.name.name === 'key')) {
+            checkWorkspacePaths(ctx, file, sub.value, ctx.evaluate(sub.value, site), `cache '${item.name.name}' ${sub.name.name}`);
+          }
+        }
         break;
       }
       case 'cache-use':

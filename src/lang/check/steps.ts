@@ -5,7 +5,7 @@ import type { EvalSite } from '../expand.js';
 import type { ParamSpec, StepPlace, StepSpec } from '../schema/types.js';
 import { didYouMean, listChoices } from '../../util/suggest.js';
 import type { CheckContext } from './context.js';
-import { checkValue } from './values.js';
+import { checkValue, checkWorkspacePaths } from './values.js';
 import { checkSettings } from './settings.js';
 import { POLL_BLOCK, WEBHOOK_BLOCK, INPUT_BLOCK } from '../schema/settings.js';
 import { parseDuration } from '../duration.js';
@@ -122,6 +122,8 @@ function checkParam(ctx: CheckContext, site: EvalSite, spec: StepSpec, param: Pa
       ctx.report(site.file, 'W0112', node.span, `'${spec.name}' waits up to ${value}, longer than a week`, 'check the unit; waits over a week are usually a mistake');
     }
   }
+  const paths: Record<string, string> = { archive: 'artifacts', unarchive: 'into', dir: 'path' };
+  if (paths[spec.name] === param.name && spec.library === undefined) checkWorkspacePaths(ctx, site.file, node, value, `${spec.name} ${param.name}`);
   if (spec.name === 'sh' && param.name === 'script' && node.kind === 'string' && (node.quote === 'double' || node.quote === 'triple-double')) {
     const hasShellVar = node.segments.some((s) => s.kind === 'text' && /\$[A-Za-z_]/.test(s.text));
     if (hasShellVar) {

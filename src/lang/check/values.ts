@@ -141,3 +141,17 @@ function typeHelp(t: ParamType, node: Value): string | undefined {
   if ((t === 'number' || t === 'integer') && node.kind === 'string') return 'write the number without quotes';
   return undefined;
 }
+
+/** Paths a step reads or writes in the workspace: relative, and never leaving it with `..`. */
+export function checkWorkspacePaths(ctx: CheckContext, file: OttoFile, node: Value, value: Maybe, what: string): void {
+  const pairs: Array<[Value, Maybe]> =
+    node.kind === 'array' ? node.items.map((n, i) => [n, value === UNKNOWN ? UNKNOWN : ((value as PlanValue[])[i] as PlanValue)]) : [[node, value]];
+  for (const [n, v] of pairs) {
+    if (typeof v !== 'string') continue;
+    if (v.startsWith('/')) {
+      ctx.report(file, 'E0309', n.span, `${what} '${v}' is an absolute path`, 'paths are relative to the stage workspace; a step cannot read or write outside it');
+    } else if (v.split('/').includes('..')) {
+      ctx.report(file, 'E0309', n.span, `${what} '${v}' leaves the workspace with '..'`, 'paths are relative to the stage workspace and stay inside it');
+    }
+  }
+}
