@@ -54,3 +54,34 @@ export function generateMatrixPipeline(target: number): string {
 }
 `;
 }
+
+/** `stages` sequential stages of `steps` no-op steps each (`sh 'true'`): the per-step overhead workload. */
+export function generateNoopPipeline(stages: number, steps: number): string {
+  const out = ['pipeline {', "  name = 'noop'"];
+  for (let s = 0; s < stages; s++) {
+    out.push(`  stage('Stage ${s}') {`, '    steps {');
+    for (let k = 0; k < steps; k++) out.push("      sh 'true'");
+    out.push('    }', '  }');
+  }
+  out.push('}', '');
+  return out.join('\n');
+}
+
+/** The plain-shell floor of generateNoopPipeline: the same `sh -c true` processes, one after another. */
+export function generateNoopScript(steps: number): string {
+  return `#!/bin/sh\n${'sh -c true\n'.repeat(steps)}`;
+}
+
+/** One stage with one step running `script` (single quotes inside are not allowed). */
+export function generateOneStepPipeline(script: string): string {
+  if (script.includes("'")) throw new Error('generateOneStepPipeline: no single quotes in the script');
+  return `pipeline {\n  name = 'one'\n  stage('Only') {\n    steps {\n      sh '${script}'\n    }\n  }\n}\n`;
+}
+
+/** `n` stages in one parallel block, each one step running `script`. */
+export function generateParallelPipeline(n: number, script: string): string {
+  const out = ['pipeline {', "  name = 'parallel'", '  parallel {'];
+  for (let i = 0; i < n; i++) out.push(`    stage('Branch ${i}') {`, `      steps { sh '${script}' }`, '    }');
+  out.push('  }', '}', '');
+  return out.join('\n');
+}
