@@ -19,6 +19,7 @@ const sections: Record<string, () => void | Promise<void>> = {
   plan: printPlan,
   run: printRun,
   objects: async () => (await import('./objects.js')).printObjects(),
+  server: async () => (await import('./server.js')).printServer(),
   peers: printPeers,
 };
 

@@ -56,7 +56,9 @@ export function resolveContext(pipelineFile: string, flags: ContextFlags): PlanC
     throw new ContextError(`unknown event '${event}'`, `events are ${TRIGGER_EVENTS.join(', ')}`);
   }
   const cwd = dirname(resolve(pipelineFile));
-  const inRepo = git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
+  // Everything given (a server that read it from its mirror): no need to ask git anything.
+  const given = flags.branch !== undefined && flags.sha !== undefined && flags.changed !== undefined && flags.base === undefined;
+  const inRepo = !given && git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
   let branch = flags.branch;
   let sha = flags.sha;
   let changedFiles: string[] = [];

@@ -2,7 +2,6 @@
 // with an orchestrator, and after a restart picks every unfinished run up where it stopped.
 
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
 import {
   CallbackTokens,
   fromStored,
@@ -92,12 +91,13 @@ export class Scheduler {
   async trigger(projectName: string, req: TriggerRequest): Promise<RunRecord> {
     const project = await this.options.store.getProject(projectName);
     if (!project) throw new ApiError('not_found', `there is no project '${projectName}'`);
-    await this.options.sources.fetch(project.name, project.repo);
+    // A trigger naming a commit the mirror already holds needs no fetch: the common case for
+    // webhooks repeated, reruns and API triggers by sha.
+    if (!(req.sha && this.options.sources.has(project.name, req.sha))) await this.options.sources.fetch(project.name, project.repo);
     const branch = req.branch ?? (req.tag || req.sha ? '' : project.defaultBranch);
     const sha = this.options.sources.resolve(project.name, { ...(req.sha ? { sha: req.sha } : {}), ...(branch ? { branch } : {}), ...(req.tag ? { tag: req.tag } : {}) });
-    const checkout = join(this.options.dataDir, 'checkouts', `${project.name}-${sha.slice(0, 12)}-${process.pid}-${Date.now()}`);
-    try {
-      await this.options.sources.checkout(project.name, sha, checkout);
+    const checkout = await this.options.sources.cachedCheckout(project.name, sha);
+    {
       const file = join(checkout, project.pipeline);
       const flags = {
         event: req.event ?? 'api',
@@ -139,8 +139,6 @@ export class Scheduler {
       await this.options.store.appendAudit({ at: Date.now(), actor: req.actor, action: 'run.triggered', target: `run:${run.id}`, details: { project: project.name, event: flags.event, branch, sha, tag: req.tag ?? '' } });
       await this.drive(run, project, 'start');
       return (await this.options.store.getRun(run.id)) as RunRecord;
-    } finally {
-      rmSync(checkout, { recursive: true, force: true });
     }
   }
 
@@ -238,17 +236,14 @@ export class Scheduler {
   async preview(projectName: string, req: { branch?: string; sha?: string; event?: string; vars?: Record<string, string> }): Promise<{ plan?: Plan; diagnostics: unknown[] }> {
     const project = await this.options.store.getProject(projectName);
     if (!project) throw new ApiError('not_found', `there is no project '${projectName}'`);
-    await this.options.sources.fetch(project.name, project.repo);
+    if (!(req.sha && this.options.sources.has(project.name, req.sha))) await this.options.sources.fetch(project.name, project.repo);
     const branch = req.branch ?? (req.sha ? '' : project.defaultBranch);
     const sha = this.options.sources.resolve(project.name, { ...(req.sha ? { sha: req.sha } : {}), ...(branch ? { branch } : {}) });
-    const checkout = join(this.options.dataDir, 'checkouts', `preview-${project.name}-${sha.slice(0, 12)}-${process.pid}-${Date.now()}`);
-    try {
-      await this.options.sources.checkout(project.name, sha, checkout);
+    const checkout = await this.options.sources.cachedCheckout(project.name, sha);
+    {
       const planned = planFile(join(checkout, project.pipeline), { event: req.event ?? 'manual', branch, sha, vars: Object.entries(req.vars ?? {}).map(([k, v]) => `${k}=${v}`) }, undefined, project.name);
       const rel = (p: string): string => (p.startsWith(checkout) ? p.slice(checkout.length + 1) : p);
       return { ...(planned.plan ? { plan: planned.plan } : {}), diagnostics: planned.diagnostics.map((d) => diagnosticToJson(d, rel(d.source.path))) };
-    } finally {
-      rmSync(checkout, { recursive: true, force: true });
     }
   }
 

@@ -2,7 +2,7 @@
 // checkout of the exact commit per run (what the planner reads).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from './errors.js';
 
@@ -48,9 +48,42 @@ export class Sources {
     });
   }
 
+  /** Whether the mirror already holds a commit (a trigger naming it needs no fetch). */
+  has(project: string, sha: string): boolean {
+    if (!/^[0-9a-fA-F]{4,64}$/.test(sha) || !existsSync(this.mirrorDir(project))) return false;
+    if (this.known.has(`${project}\0${sha}`)) return true;
+    const ok = git(['cat-file', '-e', `${sha}^{commit}`], this.mirrorDir(project)).ok;
+    if (ok && sha.length >= 40) this.known.add(`${project}\0${sha}`);
+    return ok;
+  }
+
+  /** Full commit ids known to be in a mirror (a commit never leaves it). */
+  private readonly known = new Set<string>();
+
+  /**
+   * A checkout of a commit, made once and kept (a commit never changes): triggers of the same
+   * commit plan from the same files without writing them again.
+   */
+  async cachedCheckout(project: string, sha: string): Promise<string> {
+    const dir = join(this.dataDir, 'checkouts', project, sha);
+    if (existsSync(join(dir, '.otto-complete'))) return dir;
+    return this.exclusive(`${project}:${sha}`, async () => {
+      if (existsSync(join(dir, '.otto-complete'))) return dir;
+      const tmp = `${dir}.tmp-${process.pid}`;
+      await this.checkout(project, sha, tmp);
+      writeFileSync(join(tmp, '.otto-complete'), '');
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(tmp, dir);
+      return dir;
+    });
+  }
+
+  private readonly commitTimes = new Map<string, number | null>();
+
   /** The commit a branch, tag or sha names in the mirror. */
   resolve(project: string, ref: { sha?: string; branch?: string; tag?: string }): string {
     const dir = this.mirrorDir(project);
+    if (ref.sha && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(ref.sha) && this.known.has(`${project}\0${ref.sha}`)) return ref.sha;
     const spec = ref.sha ?? (ref.tag ? `refs/tags/${ref.tag}^{commit}` : `refs/heads/${ref.branch ?? 'main'}`);
     const r = git(['rev-parse', '--verify', '--quiet', `${spec}^{commit}`], dir);
     if (!r.ok || !r.out) {
@@ -60,8 +93,13 @@ export class Sources {
   }
 
   commitTime(project: string, sha: string): number | null {
+    const key = `${project}\0${sha}`;
+    if (this.commitTimes.has(key)) return this.commitTimes.get(key) ?? null;
     const r = git(['show', '-s', '--format=%ct', sha], this.mirrorDir(project));
-    return r.ok && /^\d+$/.test(r.out) ? Number(r.out) * 1000 : null;
+    const t = r.ok && /^\d+$/.test(r.out) ? Number(r.out) * 1000 : null;
+    if (this.commitTimes.size > 10_000) this.commitTimes.clear();
+    this.commitTimes.set(key, t);
+    return t;
   }
 
   changedFiles(project: string, base: string, sha: string): string[] {

@@ -4,8 +4,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathSlug } from './paths.js';
 
@@ -69,6 +69,10 @@ export interface Checkout {
 export class GitMirrors {
   /** One fetch at a time per mirror; checkouts read the object store and need no lock. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Commits known to be in a mirror (a commit never leaves one): no git call to ask again. */
+  private readonly known = new Set<string>();
+  /** Trees already written once, by mirror and commit: later jobs copy them instead of asking git. */
+  private readonly templates = new Map<string, Promise<string>>();
 
   constructor(
     private readonly reposDir: string,
@@ -85,22 +89,49 @@ export class GitMirrors {
     if (!FULL_SHA.test(sha))
       throw new Error(`'${sha}' is not a full commit id (40 or 64 hex digits)`);
     const mirror = join(this.reposDir, `${pathSlug(redactUrls(repo))}.git`);
-    const fetched = await this.serialised(mirror, () =>
-      this.ensureCommit(repo, sha, mirror, signal),
-    );
-    await mkdir(dir, { recursive: true });
+    const key = `${mirror}\0${sha}`;
+    const fetched = this.known.has(key)
+      ? { fetchMs: null, cloned: false }
+      : await this.serialised(mirror, () => this.ensureCommit(repo, sha, mirror, signal));
+    this.known.add(key);
+    // The first job of a commit writes its tree once; every job copies that (a copy of a small
+    // tree in-process is far cheaper than starting git again).
+    let template = this.templates.get(key);
+    if (!template) {
+      template = this.writeTree(mirror, sha, join(this.tmpDir, 'trees', `${pathSlug(mirror)}-${sha}`), signal);
+      this.templates.set(key, template);
+      if (this.templates.size > 50) this.templates.delete(this.templates.keys().next().value as string);
+    }
+    let tree: string;
+    try {
+      tree = await template;
+    } catch (e) {
+      this.templates.delete(key);
+      throw e;
+    }
+    await mkdir(dirname(dir), { recursive: true });
+    await cp(tree, dir, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, force: true });
+    return fetched;
+  }
+
+  private async writeTree(mirror: string, sha: string, dir: string, signal: AbortSignal): Promise<string> {
     await mkdir(this.tmpDir, { recursive: true });
+    const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+    await mkdir(tmp, { recursive: true });
     // A private index, so concurrent checkouts from one mirror never share one.
     const index = join(this.tmpDir, `index-${randomBytes(8).toString('hex')}`);
     try {
-      await git(['--git-dir', mirror, '--work-tree', dir, 'read-tree', '--reset', '-u', sha], {
+      await git(['--git-dir', mirror, '--work-tree', tmp, 'read-tree', '--reset', '-u', sha], {
         signal,
         env: { GIT_INDEX_FILE: index },
       });
+      await rm(dir, { recursive: true, force: true });
+      await rename(tmp, dir);
     } finally {
       await rm(index, { force: true });
+      await rm(tmp, { recursive: true, force: true });
     }
-    return fetched;
+    return dir;
   }
 
   private async ensureCommit(

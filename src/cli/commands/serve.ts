@@ -24,8 +24,9 @@ function dataDir(flags: { data?: string }): string {
   return resolve(flags.data ?? process.env.OTTO_DATA ?? 'otto-data');
 }
 
+/** A flag in seconds, as milliseconds. */
 function seconds(value: string | undefined, fallback: number, flag: string): number {
-  if (value === undefined) return fallback;
+  if (value === undefined) return fallback * 1000;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} '${value}' is not a positive number of seconds`);
   return n * 1000;
