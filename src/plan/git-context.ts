@@ -57,7 +57,7 @@ export function resolveContext(pipelineFile: string, flags: ContextFlags): PlanC
   }
   const cwd = dirname(resolve(pipelineFile));
   // Everything given (a server that read it from its mirror): no need to ask git anything.
-  const given = flags.branch !== undefined && flags.sha !== undefined && flags.changed !== undefined && flags.base === undefined;
+  const given = flags.branch !== undefined && flags.sha !== undefined && flags.changed !== undefined;
   const inRepo = !given && git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
   let branch = flags.branch;
   let sha = flags.sha;
@@ -80,7 +80,7 @@ export function resolveContext(pipelineFile: string, flags: ContextFlags): PlanC
     }
     const untracked = (git(top, ['ls-files', '--others', '--exclude-standard']) ?? '').split('\n').filter(Boolean);
     changedFiles = [...new Set([...changedFiles, ...untracked])].sort();
-  } else if (flags.base !== undefined) {
+  } else if (flags.base !== undefined && !given) {
     throw new ContextError(`--base needs a git repository, but ${cwd} is not in one`, 'drop --base, or run otto inside a git checkout');
   }
   if (flags.changed) changedFiles = [...new Set(flags.changed)].sort();

@@ -12,8 +12,11 @@ import { hookRoutes } from './routes/hooks.js';
 import { opsRoutes } from './routes/ops.js';
 import { projectRoutes } from './routes/projects.js';
 import { runRoutes } from './routes/runs.js';
+import { artifactRoutes } from './routes/artifacts.js';
 
 export interface AppOptions {
+  /** The object store directory (artifacts). */
+  readonly objectsDir?: string;
   /** Largest JSON body accepted (default 1 MiB; agents' event batches have their own limit). */
   readonly bodyLimit?: number;
   readonly logger?: boolean;
@@ -22,7 +25,14 @@ export interface AppOptions {
 }
 
 export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: options.bodyLimit ?? 1024 * 1024, logger: options.logger ?? false, forceCloseConnections: true, return503OnClosing: false });
+  const app = Fastify({
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    logger: options.logger ?? false,
+    forceCloseConnections: true,
+    return503OnClosing: false,
+    // A misspelt field is an error, not something quietly ignored (Fastify strips them by default).
+    ajv: { customOptions: { removeAdditional: false } },
+  });
   installErrorHandling(app);
   await app.register(swagger, {
     openapi: {
@@ -38,6 +48,7 @@ export async function buildApp(ctx: ServerContext, options: AppOptions = {}): Pr
   agentRoutes(app, ctx);
   hookRoutes(app, ctx);
   opsRoutes(app, ctx);
+  if (options.objectsDir) artifactRoutes(app, ctx, options.objectsDir);
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   if (options.extend) await options.extend(app);
   return app;

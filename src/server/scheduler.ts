@@ -159,6 +159,7 @@ export class Scheduler {
     const route = new RunDispatcher(this.options.dispatcher);
     this.routes.set(run.id, route);
     const holder: { orchestrator?: Orchestrator } = {};
+    const observed = new Set<string>();
     const orchestrator: Orchestrator = new Orchestrator({
       store,
       runId: run.id,
@@ -188,7 +189,13 @@ export class Scheduler {
         event: () => this.options.bus.publish(run.id),
         logs: () => this.options.bus.publish(run.id),
         stages: (records) => {
-          for (const r of records) if (r.finishedAt !== null) this.options.metrics?.stageFinished(r);
+          // Every event sends every stage: observe each finished attempt once.
+          for (const r of records) {
+            const key = `${r.path}#${r.attempt}`;
+            if (r.finishedAt === null || observed.has(key)) continue;
+            observed.add(key);
+            this.options.metrics?.stageFinished(r);
+          }
         },
       },
     });

@@ -75,7 +75,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     sources: new Sources(dataDir),
     bus,
     dataDir,
-    owner: `server@${hostname()}:${port}`,
+    owner: `server@${hostname()}:${process.pid}`,
     publicUrl: () => options.publicUrl ?? url,
     secretKey,
     graceMs: options.graceMs,
@@ -83,7 +83,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     metrics: { stageFinished: (r) => metrics.stageFinished(r), runFinished: (s) => metrics.runsFinished.inc({ status: s }) },
   });
   const context: ServerContext = { store, scheduler, dispatcher, bus, secretKey, metrics, settings: { heartbeatMs: options.heartbeatMs, claimWaitMs: 25_000, version: options.version } };
-  const app = await buildApp(context, { extend: (a) => options.extend?.(a, context) });
+  // Agents on this machine store artifacts and caches here: it must exist before the first one does.
+  mkdirSync(join(dataDir, 'objects'), { recursive: true });
+  const app = await buildApp(context, { objectsDir: join(dataDir, 'objects'), extend: (a) => options.extend?.(a, context) });
   await app.listen({ host, port });
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;

@@ -172,6 +172,8 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       if (request.method !== 'POST') throw new ApiError('not_found', `${action} is a POST`);
       const who = await authorize(ctx.store, request, 'operator');
       const body = (request.body ?? {}) as { comment?: unknown };
+      const unknown = typeof body === 'object' && body !== null ? Object.keys(body).filter((k) => k !== 'comment') : [];
+      if (unknown.length) throw new ApiError('bad_request', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}: a decision takes only "comment"`);
       if (body.comment !== undefined && (typeof body.comment !== 'string' || body.comment.length > 2000)) throw new ApiError('bad_request', '"comment" must be a string of at most 2000 characters');
       const run = await loadRun(ctx, request.params.id);
       const log = await EventLog.open(ctx.store, run.id);
