@@ -79,6 +79,8 @@ const SAMPLES: Record<string, { url: string; body?: unknown }> = {
   'GET /api/v1/runs/{id}': { url: '/api/v1/runs/999' },
   'GET /api/v1/runs/{id}/plan': { url: '/api/v1/runs/999/plan' },
   'POST /api/v1/runs/{id}/cancel': { url: '/api/v1/runs/999/cancel' },
+  'GET /api/v1/runs/{id}/artifacts': { url: '/api/v1/runs/999/artifacts' },
+  'GET /api/v1/runs/{id}/artifacts/{name}': { url: '/api/v1/runs/999/artifacts/site' },
   'GET /api/v1/runs/{id}/stages/{*}': { url: '/api/v1/runs/999/stages/Deploy/Production/logs' },
   'POST /api/v1/runs/{id}/stages/{*}': { url: '/api/v1/runs/999/stages/Deploy/approve', body: {} },
   'POST /api/v1/callbacks/{token}': {
