@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   not_found: 404,
   conflict: 409,
   token_used: 409,
+  gone: 410,
   too_large: 413,
   unprocessable: 422,
   internal: 500,

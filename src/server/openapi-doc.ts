@@ -119,7 +119,8 @@ const ERROR_MEANINGS: Readonly<Record<ErrorCode, string>> = {
     "the token's role is too weak for the route, or its name is not among a gate's approvers",
   not_found: 'no such route, project, run, stage or callback token',
   conflict:
-    'the state does not allow it: a project name that is taken, a run that has ended, a stage that is not waiting for a person, an agent the server does not know',
+    'the state does not allow it: a project name that is taken, a run that has ended, a stage that is not waiting for a person',
+  gone: 'an agent the server does not know (it restarted or forgot it): the agent registers again',
   token_used: 'a callback token that has been used already (each works once)',
   too_large: 'the body is over the limit: 1 MiB, 5 MiB for webhooks, 64 MiB for agent events',
   unprocessable:

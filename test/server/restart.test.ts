@@ -26,6 +26,8 @@ describe('a server restart in the middle of a run', { timeout: 120_000 }, () => 
     env = await Env.create(cleanup);
     await env.startServer({ agentTimeoutS: 30 });
     await env.startAgent('steady-agent');
+    // Idle through the restart: only it has the label the second run asks for.
+    await env.startAgent('idle-agent', { labels: 'idle-only' });
   });
 
   it('SIGKILL and restart: the run finishes and the log holds every line exactly once, in order', async () => {
@@ -85,5 +87,22 @@ describe('a server restart in the middle of a run', { timeout: 120_000 }, () => 
       1,
       'the step started once',
     );
+  });
+
+  it('an agent that was idle through the restart registers again and takes new work', async () => {
+    const repo = env.repo('idle', {
+      Ottofile: `pipeline {
+  stage('Pinned') {
+    runtime { computer { label = 'idle-only' } }
+    steps { sh 'echo "on the idle agent"' }
+  }
+}
+`,
+    });
+    await env.project('idle', repo);
+    const created = await env.api('operator').trigger('idle');
+    const run = await env.api('viewer').waitRun(created.id, undefined, 30_000);
+    assert.equal(run.status, 'succeeded', `${JSON.stringify(run)}\n${env.dump()}`);
+    assert.match(await env.api('viewer').logs(created.id, 'Pinned'), /on the idle agent/);
   });
 });

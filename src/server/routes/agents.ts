@@ -59,7 +59,7 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post<{ Body: ClaimRequest }>('/api/v1/agent/claim', { schema: { tags: ['agent protocol'], summary: 'Long-poll for work and cancellations', body: ClaimBody } }, async (request, reply) => {
     await authorize(ctx.store, request, 'agent');
     const b = request.body;
-    if (!ctx.dispatcher.isKnown(b.agentId)) throw new ApiError('conflict', 'unknown agent: register again');
+    if (!ctx.dispatcher.isKnown(b.agentId)) throw new ApiError('gone', 'unknown agent: register again');
     let closed = false;
     const onClose = (): void => {
       closed = true;
@@ -89,7 +89,7 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post<{ Body: HeartbeatRequest }>('/api/v1/agent/heartbeat', { schema: { tags: ['agent protocol'], summary: 'Agent heartbeat', body: HeartbeatBody } }, async (request) => {
     await authorize(ctx.store, request, 'agent');
-    if (!ctx.dispatcher.isKnown(request.body.agentId)) throw new ApiError('conflict', 'unknown agent: register again');
+    if (!ctx.dispatcher.isKnown(request.body.agentId)) throw new ApiError('gone', 'unknown agent: register again');
     return ctx.dispatcher.heartbeat(request.body.agentId, request.body.jobs);
   });
 }
