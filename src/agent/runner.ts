@@ -274,7 +274,6 @@ class JobRun {
     const started = Date.now();
     if (op.op === 'STORE' || op.op === 'FETCH') this.stepStarted(op.step, `${op.op === 'STORE' ? 'archive' : 'unarchive'} ${op.artifact}`);
     if (this.objects === undefined) {
-      this.system(`${what}: ${NO_OBJECTS_MESSAGE}`);
       if (step !== null) this.stepFinished(step, 'failed', null, NO_OBJECTS_MESSAGE, Date.now() - started);
       return this.fail('failed', NO_OBJECTS_MESSAGE);
     }
@@ -297,10 +296,8 @@ class JobRun {
     if (result.artifact !== undefined) this.artifacts.push(result.artifact);
     this.noticeStop();
     if (step !== null) this.stepFinished(step, result.ok ? 'succeeded' : 'failed', null, result.ok ? '' : result.message, Date.now() - started);
-    if (!result.ok) {
-      this.system(`${what}: ${result.message}`);
-      this.fail('failed', `${what}: ${result.message}`);
-    }
+    // The failure's message reaches the log once, when the job ends.
+    if (!result.ok) this.fail('failed', `${what}: ${result.message}`);
   }
 
   private async endContext(): Promise<void> {
