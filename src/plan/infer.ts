@@ -55,14 +55,17 @@ function node(dir: string): Inferred {
     scripts = {};
   }
   const has = (f: string): boolean => existsSync(join(dir, f));
-  const [install, lock, run] = has('pnpm-lock.yaml')
-    ? ['pnpm install --frozen-lockfile', 'pnpm-lock.yaml', 'pnpm run']
+  // The package manager's download cache lives in the workspace and is what Otto caches:
+  // node_modules would be wiped by a frozen install anyway, the downloads are what is slow.
+  const [install, lock, run, downloads] = has('pnpm-lock.yaml')
+    ? ['pnpm install --frozen-lockfile --store-dir .pnpm-store', 'pnpm-lock.yaml', 'pnpm run', '.pnpm-store/']
     : has('yarn.lock')
-      ? ['yarn install --frozen-lockfile', 'yarn.lock', 'yarn run']
+      ? ['yarn install --frozen-lockfile --cache-folder .yarn-cache', 'yarn.lock', 'yarn run', '.yarn-cache/']
       : has('package-lock.json')
-        ? ['npm ci', 'package-lock.json', 'npm run']
-        : ['npm install', '', 'npm run'];
-  const cache = lock ? [`cache { node_modules { paths = ['node_modules/'] key = '${lock}' } }`] : ["cache { node_modules = ['node_modules/'] }"];
+        ? ['npm ci --cache .npm --prefer-offline', 'package-lock.json', 'npm run', '.npm/']
+        : ['npm install --cache .npm --prefer-offline', '', 'npm run', '.npm/'];
+  const declared = lock ? `packages { paths = ['${downloads}'] key = '${lock}' }` : `packages = ['${downloads}']`;
+  const cache = [`cache {\n      ${declared}\n      use packages\n    }`];
   const parts = [stage('Install', install, undefined, cache)];
   const checks = ['lint', 'typecheck'].filter((s) => scripts[s]).map((s) => stage(s === 'lint' ? 'Lint' : 'Typecheck', `${run} ${s}`, 'Install'));
   if (scripts.test && scripts.test !== NPM_DEFAULT_TEST) checks.push(stage('Test', `${run} test`, 'Install'));

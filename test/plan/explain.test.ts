@@ -196,12 +196,35 @@ test('zero configuration: explain infers a pipeline and init writes it', () => {
     assert.match(r.stdout, /● Install[\s\S]*parallel[\s\S]*● Lint[\s\S]*● Test[\s\S]*● Build/);
     const init = runOtto(['init'], { cwd: dir.path });
     assert.equal(init.code, 0, init.stderr);
-    assert.match(readFileSync(join(dir.path, 'Ottofile'), 'utf8'), /sh 'npm ci'/);
+    assert.match(readFileSync(join(dir.path, 'Ottofile'), 'utf8'), /sh 'npm ci --cache \.npm --prefer-offline'/);
     assert.equal(runOtto(['check'], { cwd: dir.path }).code, 0);
     assert.equal(runOtto(['fmt', '--check'], { cwd: dir.path }).code, 0);
     const again = runOtto(['init'], { cwd: dir.path });
     assert.equal(again.code, 2);
     assert.match(again.stderr, /Ottofile already exists/);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('otto init for npm: the second run restores the download cache and does not save it again', () => {
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir.path, 'package.json'), JSON.stringify({ name: 'x', version: '1.0.0', scripts: { test: 'node -e "process.exit(0)"' } }));
+    const lock = { name: 'x', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'x', version: '1.0.0' } } };
+    writeFileSync(join(dir.path, 'package-lock.json'), JSON.stringify(lock));
+    assert.equal(runOtto(['init'], { cwd: dir.path }).code, 0);
+    const text = readFileSync(join(dir.path, 'Ottofile'), 'utf8');
+    assert.match(text, /use packages/);
+    const env = { OTTO_HOME: undefined, npm_config_cache: undefined };
+    const first = runOtto(['run'], { cwd: dir.path, env, timeoutMs: 120_000 });
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.stdout, /\[Install\] cache packages: miss/);
+    assert.match(first.stdout, /\[Install\] cache packages: saved/);
+    const second = runOtto(['run'], { cwd: dir.path, env, timeoutMs: 120_000 });
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.match(second.stdout, /\[Install\] cache packages: hit/);
+    assert.match(second.stdout, /\[Install\] cache packages: restored by its key, not saved again/);
   } finally {
     dir.cleanup();
   }

@@ -53,22 +53,22 @@ export async function restoreCache(
   store: ObjectStore,
   op: CacheRestoreOp,
   scope: OpScope,
-): Promise<string> {
+): Promise<RestoredCache> {
   const key = await cacheKey(scope.root, scope.project, op.name, op.keyFiles, scope.signal);
   const digest = await store.readRef(cacheRef(scope.project, op.name, key));
   if (digest === null) {
     scope.log.push(`cache ${op.name}: miss`);
-    return key;
+    return { key, hit: false };
   }
   try {
     const manifest = await loadTree(store, digest);
     if (manifest === null) {
       scope.log.push(`cache ${op.name}: miss (its manifest is gone from the object store)`);
-      return key;
+      return { key, hit: false };
     }
     await restoreTree(store, manifest, scope.root, scope.root, scope.signal);
     scope.log.push(`cache ${op.name}: hit, ${filesAndSize(manifest.files, manifest.size)}`);
-    return key;
+    return { key, hit: true };
   } catch (e) {
     // A damaged cache is a miss: the stage rebuilds what it needs, and the next save repairs it.
     if (
@@ -78,19 +78,34 @@ export async function restoreCache(
       scope.log.push(
         `cache ${op.name}: miss (${e.message}; files restored before it are left in place)`,
       );
-      return key;
+      return { key, hit: false };
     }
     throw e;
   }
 }
 
-/** Saves the cache under `key`, or under the key its key files give now. */
+/** What a restore found: the key it looked under, and whether a cache was there. */
+export interface RestoredCache {
+  readonly key: string;
+  readonly hit: boolean;
+}
+
+/**
+ * Saves the cache under the key it was restored under, or under the key its key files give now.
+ * A keyed cache that was restored by an exact hit is not saved again: its key says its content
+ * is what is stored already (what changes beside that, logs and timestamps, is noise). A cache
+ * without key files has one key, and is saved after every successful stage so it can grow.
+ */
 export async function saveCache(
   store: ObjectStore,
   op: CacheSaveOp,
   scope: OpScope,
-  restoredKey?: string,
+  restored?: RestoredCache,
 ): Promise<void> {
+  if (restored?.hit === true && op.keyFiles.length > 0) {
+    scope.log.push(`cache ${op.name}: restored by its key, not saved again`);
+    return;
+  }
   const walker = new Walker({ root: scope.root, exclude: scope.exclude, signal: scope.signal });
   for (const path of op.paths) {
     const segments = relativeSegments(path, `cache ${op.name}: path`);
@@ -118,7 +133,7 @@ export async function saveCache(
     return;
   }
   const key =
-    restoredKey ?? (await cacheKey(scope.root, scope.project, op.name, op.keyFiles, scope.signal));
+    restored?.key ?? (await cacheKey(scope.root, scope.project, op.name, op.keyFiles, scope.signal));
   const items = walker.entries.map((entry) => ({ entry, path: entry.rel }));
   const saved = await saveTree(store, items, scope.signal);
   await store.writeRef(cacheRef(scope.project, op.name, key), saved.digest);

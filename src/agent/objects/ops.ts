@@ -8,7 +8,7 @@ import {
   type ObjectOps,
 } from '../object-ops.js';
 import { fetchArtifact, storeArtifact } from './artifacts.js';
-import { restoreCache, saveCache } from './caches.js';
+import { type RestoredCache, restoreCache, saveCache } from './caches.js';
 import { errorText } from './errors.js';
 import { LocalObjectStore } from './local-store.js';
 import { opScope, type OpScope } from './scope.js';
@@ -33,7 +33,7 @@ export function localStores(): StoreOpener {
 
 export function createObjectOps(openStore: StoreOpener = localStores()): ObjectOps {
   /** Cache keys computed by each job's CACHE_RESTOREs, by cache name, for its CACHE_SAVEs. */
-  const restoredKeys = new WeakMap<StageJob, Map<string, string>>();
+  const restoredKeys = new WeakMap<StageJob, Map<string, RestoredCache>>();
   const run = async (
     ctx: ObjectOpContext,
     body: (store: ObjectStore, scope: OpScope) => Promise<Partial<ObjectOpResult> | void>,
@@ -59,9 +59,9 @@ export function createObjectOps(openStore: StoreOpener = localStores()): ObjectO
     fetch: (op, ctx) => run(ctx, (store, scope) => fetchArtifact(store, op, scope)),
     cacheRestore: (op, ctx) =>
       run(ctx, async (store, scope) => {
-        const key = await restoreCache(store, op, scope);
-        const keys = restoredKeys.get(ctx.job) ?? new Map<string, string>();
-        restoredKeys.set(ctx.job, keys.set(op.name, key));
+        const restored = await restoreCache(store, op, scope);
+        const keys = restoredKeys.get(ctx.job) ?? new Map<string, RestoredCache>();
+        restoredKeys.set(ctx.job, keys.set(op.name, restored));
       }),
     cacheSave: (op, ctx) =>
       run(ctx, (store, scope) =>
