@@ -200,7 +200,7 @@ export function compilePlan(program: Program, input: PlanInput): CompileResult {
 function triggersOf(program: Program, expansion: Expansion): PlanTriggers {
   const pipeline = program.main.items.find((i) => i.kind === 'pipeline');
   const block = pipeline?.kind === 'pipeline' ? pipeline.items.find((i) => i.kind === 'triggers') : undefined;
-  const none: PlanTriggers = { declared: false, push: null, pullRequest: null, tag: null, cron: [], manual: true };
+  const none: PlanTriggers = { declared: false, push: null, pullRequest: null, tag: null, cron: [], manual: true, api: true };
   if (!block || block.kind !== 'triggers') return none;
   const site = { file: program.main, bindings: [], blueprint: undefined };
   const list = (v: Maybe | undefined): string[] => (v === undefined || v === UNKNOWN ? [] : Array.isArray(v) ? (v as Maybe[]).map((x) => (x === UNKNOWN ? '' : toText(x))) : [toText(v)]);
@@ -212,13 +212,18 @@ function triggersOf(program: Program, expansion: Expansion): PlanTriggers {
   const push = sub('push');
   const pr = sub('pullRequest');
   const tag = sub('tag');
+  // Starting a run by hand or by API call stays open until the pipeline names one of the two.
+  const manual = sub('manual') !== undefined;
+  const api = sub('api') !== undefined;
+  const byRequest = !manual && !api;
   return {
     declared: true,
     push: push ? { branches: list(setting(push.items, 'branches')), paths: list(setting(push.items, 'paths')) } : null,
     pullRequest: pr ? { branches: list(setting(pr.items, 'branches')) } : null,
     tag: tag ? { pattern: list(setting(tag.items, 'pattern'))[0] ?? '*' } : null,
     cron: list(setting(block.items, 'cron')),
-    manual: true,
+    manual: manual || byRequest,
+    api: api || byRequest,
   };
 }
 

@@ -134,7 +134,9 @@ export interface PlanTriggers {
   readonly pullRequest: { readonly branches: readonly string[] } | null;
   readonly tag: { readonly pattern: string } | null;
   readonly cron: readonly string[];
+  /** Whether a person (`manual`) or an API call (`api`) may start a run: without `triggers`, both. */
   readonly manual: boolean;
+  readonly api: boolean;
 }
 
 export interface PlanEnvironment {

@@ -1,5 +1,5 @@
-// Cron triggers: each project's pipeline on its default branch says when to run; re-read after
-// every run it triggers and every few minutes, so edits to the schedule take effect.
+// Cron triggers: each project's pipeline on its default branch says when to run; re-read every
+// few minutes, so edits to the schedule take effect.
 
 import { Cron } from 'croner';
 import { join } from 'node:path';

@@ -87,6 +87,19 @@ export function parseHook(forge: Forge, headers: Record<string, string | string[
   return { ...none, repository, description: kind || 'unknown event' };
 }
 
+/**
+ * Whether a run may be started by hand (`manual`) or by an API call (`api`): a pipeline whose
+ * triggers name `manual { }` or `api { }` accepts only the ones it names; otherwise both.
+ */
+export function matchRequest(t: PlanTriggers, event: string): { run: boolean; reason: string } {
+  if (!t.declared || (event !== 'manual' && event !== 'api')) return { run: true, reason: `${event} trigger` };
+  if (event === 'manual' ? t.manual : t.api) return { run: true, reason: `${event} trigger` };
+  return {
+    run: false,
+    reason: `the pipeline's triggers have no ${event} { }: add \`${event} { }\` to its triggers to start runs this way`,
+  };
+}
+
 /** Whether the triggers want a run for the event; the reason in words either way. */
 export function matchTriggers(t: PlanTriggers, e: HookEvent, changed: readonly string[]): { run: boolean; reason: string } {
   if (e.deleted) return { run: false, reason: `${e.description}: a deletion` };

@@ -122,6 +122,34 @@ describe('otto serve with two agents', { timeout: 120_000 }, () => {
     assert.equal((await viewer.waitRun(created.id)).status, 'succeeded');
   });
 
+  it("a pipeline whose triggers name only api { } refuses a manual trigger with 409 and the fix, and runs an API one", async () => {
+    const only = env.repo('api-only', {
+      Ottofile: `pipeline {
+  triggers { api { } }
+  stage('Go') {
+    runtime { computer { label = 'general' } }
+    steps { sh 'echo go' }
+  }
+}
+`,
+    });
+    await env.project('api-only', only);
+    const count = await runCount(viewer);
+    const refused = await operator.post('/api/v1/projects/api-only/runs', { event: 'manual' });
+    assert.equal(refused.status, 409, refused.text);
+    assert.deepEqual(refused.json, {
+      error: {
+        code: 'conflict',
+        message: "the pipeline's triggers have no manual { }: add `manual { }` to its triggers to start runs this way",
+      },
+    });
+    assert.equal(await runCount(viewer), count, 'no run was created');
+    const created = await operator.trigger('api-only');
+    runs.push(created.id);
+    assert.equal(created.trigger.event, 'api');
+    assert.equal((await viewer.waitRun(created.id)).status, 'succeeded');
+  });
+
   it('GET /api/v1/agents shows both agents with their labels', async () => {
     const r = await viewer.get('/api/v1/agents');
     assert.equal(r.status, 200);

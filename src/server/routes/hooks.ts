@@ -45,7 +45,7 @@ export function hookRoutes(app: FastifyInstance, ctx: ServerContext): void {
         }
         const actor = `${forge} webhook`;
         if (probe.event === 'ping' || probe.event === 'other' || probe.deleted) {
-          return reply.status(202).send({ triggered: false, reason: matchTriggers({ declared: false, push: null, pullRequest: null, tag: null, cron: [], manual: true }, probe, []).reason });
+          return reply.status(202).send({ triggered: false, reason: matchTriggers({ declared: false, push: null, pullRequest: null, tag: null, cron: [], manual: true, api: true }, probe, []).reason });
         }
         await ctx.store.appendAudit({ at: Date.now(), actor, action: 'webhook.received', target: `project:${project.name}`, details: { event: probe.event, branch: probe.branch, tag: probe.tag, sha: probe.sha } });
         try {

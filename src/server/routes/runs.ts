@@ -8,6 +8,8 @@ import { authorize } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { CallbackInput, type Decision, ProjectName, RunId, RunInput } from '../schemas.js';
+import { NotTriggered } from '../scheduler.js';
+import { matchRequest } from '../webhooks.js';
 import { runView } from './views.js';
 
 const STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'invalid', 'interrupted'];
@@ -26,15 +28,23 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (request, reply) => {
       const who = await authorize(ctx.store, request, 'operator');
       const b = request.body ?? {};
-      const run = await ctx.scheduler.trigger(request.params.name, {
-        ...(b.branch ? { branch: b.branch } : {}),
-        ...(b.sha ? { sha: b.sha } : {}),
-        ...(b.tag ? { tag: b.tag } : {}),
-        event: b.event ?? 'api',
-        ...(b.vars ? { vars: b.vars } : {}),
-        actor: who.actor,
-      });
-      ctx.metrics.triggers.inc({ event: b.event ?? 'api' });
+      const event = b.event ?? 'api';
+      let run: RunRecord;
+      try {
+        run = await ctx.scheduler.trigger(request.params.name, {
+          ...(b.branch ? { branch: b.branch } : {}),
+          ...(b.sha ? { sha: b.sha } : {}),
+          ...(b.tag ? { tag: b.tag } : {}),
+          event,
+          ...(b.vars ? { vars: b.vars } : {}),
+          actor: who.actor,
+          accept: (plan) => matchRequest(plan.pipeline.triggers, event),
+        });
+      } catch (e) {
+        if (e instanceof NotTriggered) throw new ApiError('conflict', e.message);
+        throw e;
+      }
+      ctx.metrics.triggers.inc({ event });
       const body = runView(run, await ctx.store.listStages(run.id));
       if (run.status === 'invalid') body.diagnostics = await ctx.store.getDiagnostics(run.id);
       return reply.status(201).send(body);
