@@ -5,8 +5,9 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runOtto } from '../helpers.js';
 import { project, type Finished } from './run-helpers.js';
 
 /** Runs may wait on gates, and the test machine may be busy: allow a minute before SIGKILL. */
@@ -137,5 +138,16 @@ pipeline {
     assert.match(now ?? '', /deployed now:\n(?:.*\n)*\s+production\s+run 1\s/);
     assert.match(now ?? '', /\s+staging\s+run 2\s/);
     assert.match(history ?? '', /production\s+failed\s+run 2 stage 'Production'/);
+  });
+
+  it("another project sharing the same OTTO_HOME does not see this project's deployments", () => {
+    const other = join(p.scratch, 'other-project');
+    mkdirSync(other);
+    const home = join(p.dir, '.otto');
+    const r = runOtto(['deployments'], { cwd: other, env: { ...p.env, OTTO_HOME: home } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'no deployments yet\n');
+    const mine = runOtto(['deployments'], { cwd: p.dir, env: { ...p.env, OTTO_HOME: home } });
+    assert.match(mine.stdout, /deployed now:/);
   });
 });

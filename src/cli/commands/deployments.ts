@@ -1,22 +1,24 @@
 // `otto deployments`: what is deployed where, and the history per environment.
 
 import { EXIT, writeOut } from '../io.js';
+import { deployedNow, WHOLE_HISTORY } from '../../store/index.js';
 import { openStore } from '../home.js';
+import { projectName } from './run.js';
 
 export async function runDeployments(options: { json?: boolean; environment?: string; limit?: string }): Promise<number> {
   const store = openStore(process.cwd(), { create: true });
   try {
     const limit = options.limit ? Number(options.limit) : 100;
-    // What is deployed now comes from the whole history, not only the part that is listed.
-    const all = await store.listDeployments({ ...(options.environment ? { environment: options.environment } : {}), limit: 1_000_000 });
+    // What is deployed now comes from the whole history, not only the part that is listed. Only
+    // this project's: a shared OTTO_HOME holds others, whose 'production' is another place.
+    const all = await store.listDeployments({ project: projectName(process.cwd()), ...(options.environment ? { environment: options.environment } : {}), limit: WHOLE_HISTORY });
     const list = all.slice(0, limit);
-    const current = new Map<string, (typeof list)[number]>();
-    for (const d of all) if (d.status !== 'failed' && !current.has(d.environment)) current.set(d.environment, d);
+    const current = deployedNow(all);
     if (options.json) {
       writeOut(
         JSON.stringify(
           {
-            current: [...current.values()].map(json),
+            current: current.map(json),
             history: list.map(json),
           },
           null,
@@ -30,7 +32,7 @@ export async function runDeployments(options: { json?: boolean; environment?: st
       return EXIT.ok;
     }
     writeOut('deployed now:');
-    for (const d of [...current.values()].sort((a, b) => (a.environment < b.environment ? -1 : 1))) {
+    for (const d of [...current].sort((a, b) => (a.environment < b.environment ? -1 : 1))) {
       writeOut(`  ${d.environment.padEnd(16)} run ${d.runId.padEnd(5)} ${(d.sha || '-').slice(0, 12).padEnd(13)} ${(d.branch || '-').padEnd(16)} ${iso(d.at)}${d.status === 'unstable' ? '  (unstable)' : ''}`);
     }
     writeOut('\nhistory:');

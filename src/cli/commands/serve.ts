@@ -92,7 +92,8 @@ export async function runTokenList(flags: { data?: string; postgres?: string; js
   const store = await openServerStore({ dataDir: dataDir(flags), ...(flags.postgres ? { postgres: flags.postgres } : {}) });
   try {
     const list = await store.listTokens();
-    if (flags.json) writeOut(JSON.stringify(list, null, 2));
+    const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+    if (flags.json) writeOut(JSON.stringify(list.map((t) => ({ id: t.id, name: t.name, role: t.role, createdAt: iso(t.createdAt), revokedAt: iso(t.revokedAt) })), null, 2));
     else for (const t of list) writeOut(`${String(t.id).padEnd(5)} ${t.role.padEnd(9)} ${t.name}${t.revokedAt ? '  (revoked)' : ''}`);
     return EXIT.ok;
   } finally {

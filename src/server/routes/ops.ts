@@ -1,6 +1,7 @@
 // Health, metrics, deployments, DORA figures per environment, and the audit log.
 
 import type { FastifyInstance } from 'fastify';
+import { deployedNow, WHOLE_HISTORY } from '../../store/index.js';
 import { authorize } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { dora } from '../dora.js';
@@ -35,11 +36,11 @@ export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (request) => {
       await authorize(ctx.store, request, 'viewer');
       const q = request.query;
-      const list = await ctx.store.listDeployments({ ...(q.environment ? { environment: q.environment } : {}), ...(q.project ? { project: q.project } : {}), limit: q.limit ?? 200 });
-      const current = new Map<string, (typeof list)[number]>();
-      for (const d of list) if (d.status !== 'failed' && !current.has(`${d.project}\0${d.environment}`)) current.set(`${d.project}\0${d.environment}`, d);
+      const all = await ctx.store.listDeployments({ ...(q.environment ? { environment: q.environment } : {}), ...(q.project ? { project: q.project } : {}), limit: WHOLE_HISTORY });
+      const list = all.slice(0, q.limit ?? 200);
+      const current = deployedNow(all);
       const view = (d: (typeof list)[number]): Record<string, unknown> => ({ id: d.id, project: d.project, environment: d.environment, run: d.runId, stage: d.stage, sha: d.sha, branch: d.branch, status: d.status, at: iso(d.at) });
-      return { current: [...current.values()].map(view), history: list.map(view) };
+      return { current: current.map(view), history: list.map(view) };
     },
   );
 
