@@ -56,10 +56,11 @@ export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
     async (request) => {
       await authorize(ctx.store, request, 'viewer');
       const days = request.query.days ?? 30;
-      const list = await ctx.store.listDeployments({ environment: request.params.env, ...(request.query.project ? { project: request.query.project } : {}), limit: 100_000 });
+      const list = await ctx.store.listDeployments({ environment: request.params.env, ...(request.query.project ? { project: request.query.project } : {}), limit: WHOLE_HISTORY });
+      const since = Date.now() - days * 86_400_000;
       const commitTimes = new Map<string, number | null>();
       for (const d of list) {
-        if (commitTimes.has(d.runId)) continue;
+        if (d.at < since || commitTimes.has(d.runId)) continue;
         const run = await ctx.store.getRun(d.runId);
         commitTimes.set(d.runId, run?.trigger.commitAt ?? run?.createdAt ?? null);
       }
