@@ -34,7 +34,7 @@ export interface DispatcherOptions {
   /** An agent that has not been heard of for this long is lost, with its jobs. */
   readonly agentTimeoutMs: number;
   readonly clock?: () => number;
-  readonly metrics?: { queueWait(ms: number): void; logBytes(n: number): void };
+  readonly metrics?: { queueWait(ms: number): void; dispatchLatency(ms: number): void; logBytes(n: number): void };
 }
 
 /** Jobs and their extra routing facts, registered by the server's job factory before dispatch. */
@@ -53,6 +53,8 @@ export class RemoteDispatcher implements AgentDispatcher {
   private readonly jobAgent = new Map<string, string>();
   /** Which agent ran each job, finished or not: a stage that starts from another's workspace must go there. */
   private readonly ranBy = new Map<string, string>();
+  /** When each job was taken by its agent, until its first step starts (dispatch latency). */
+  private readonly awaitingFirstStep = new Map<string, number>();
   private readonly eventListeners: Array<(e: AgentEvent) => void> = [];
   private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
   private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
@@ -199,6 +201,7 @@ export class RemoteDispatcher implements AgentDispatcher {
       agent?.jobs.delete(jobId);
       this.jobAgent.delete(jobId);
       this.ranBy.delete(jobId);
+      this.awaitingFirstStep.delete(jobId);
       void this.options.store.finishAgentJob(jobId, this.now());
       this.pending.unshift({ assigned, queuedAt: this.now(), reported: '' });
     }
@@ -227,6 +230,7 @@ export class RemoteDispatcher implements AgentDispatcher {
     this.jobAgent.set(jobId, agent.record.id);
     this.ranBy.set(jobId, agent.record.id);
     this.options.metrics?.queueWait(this.now() - p.queuedAt);
+    this.awaitingFirstStep.set(jobId, this.now());
     void this.options.store.createAgentJob({ jobId, runId: p.assigned.job.runId, stage: p.assigned.job.stagePath, attempt: p.assigned.job.attempt, agentId: agent.record.id, assignedAt: this.now() });
     for (const l of this.assignedListeners) l(jobId, agent.record.name);
   }
@@ -292,6 +296,14 @@ export class RemoteDispatcher implements AgentDispatcher {
     }
   }
 
+  /** Dispatch latency: from an agent taking a job to its first step starting (or the job ending without one). */
+  private firstStep(jobId: string): void {
+    const at = this.awaitingFirstStep.get(jobId);
+    if (at === undefined) return;
+    this.awaitingFirstStep.delete(jobId);
+    this.options.metrics?.dispatchLatency(this.now() - at);
+  }
+
   /** Stores events from an agent (duplicates by eventSeq are dropped) and passes them on. */
   async deliver(agentId: string, jobId: string, events: readonly NumberedEvent[]): Promise<{ ack: number; cancel: string | null }> {
     const record = await this.options.store.getAgentJob(jobId);
@@ -302,7 +314,8 @@ export class RemoteDispatcher implements AgentDispatcher {
     for (const n of [...events].sort((a, b) => a.eventSeq - b.eventSeq)) {
       if (n.eventSeq <= ack) continue;
       if (n.eventSeq !== ack + 1) break; // a gap: wait for the missing ones
-      if (n.event.type === 'logs') this.options.metrics?.logBytes(n.event.chunks.reduce((s, c) => s + c.text.length, 0));
+      if (n.event.type === 'logs') this.options.metrics?.logBytes(n.event.chunks.reduce((s, c) => s + Buffer.byteLength(c.text), 0));
+      if (n.event.type === 'step-started' || n.event.type === 'job-finished') this.firstStep(jobId);
       for (const l of this.eventListeners) l(n.event);
       ack = n.eventSeq;
       if (n.event.type === 'job-finished') {
@@ -344,6 +357,7 @@ export class RemoteDispatcher implements AgentDispatcher {
       a.jobs.clear();
       for (const jobId of lost) {
         this.jobAgent.delete(jobId);
+        this.awaitingFirstStep.delete(jobId);
         await this.options.store.finishAgentJob(jobId, this.now());
         for (const l of this.lostListeners) l(jobId, `agent '${a.record.name}' stopped answering (no heartbeat for ${Math.round(this.options.agentTimeoutMs / 1000)}s)`);
       }

@@ -159,7 +159,10 @@ export class Scheduler {
     const route = new RunDispatcher(this.options.dispatcher);
     this.routes.set(run.id, route);
     const holder: { orchestrator?: Orchestrator } = {};
-    const observed = new Set<string>();
+    // Stage attempts that ended before this server took the run were observed by another process.
+    const observed = new Set<string>(
+      mode === 'recover' ? (await store.listStages(run.id)).filter((r) => r.finishedAt !== null).map((r) => `${r.path}#${r.attempt}`) : [],
+    );
     const orchestrator: Orchestrator = new Orchestrator({
       store,
       runId: run.id,

@@ -66,7 +66,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const secretKey = (): Buffer => (key ??= loadKey(options.secretKeyFile, true));
   const metrics = new Metrics();
   const bus = new RunBus();
-  const dispatcher = new RemoteDispatcher({ store, agentTimeoutMs: options.agentTimeoutMs, metrics: { queueWait: (ms) => metrics.queueWait.observe(ms / 1000), logBytes: (n) => metrics.logBytes.inc(n) } });
+  const dispatcher = new RemoteDispatcher({ store, agentTimeoutMs: options.agentTimeoutMs, metrics: { queueWait: (ms) => metrics.queueWait.observe(ms / 1000), dispatchLatency: (ms) => metrics.dispatchLatency.observe(ms / 1000), logBytes: (n) => metrics.logBytes.inc(n) } });
   await dispatcher.recover();
   let url = '';
   const scheduler = new Scheduler({

@@ -331,7 +331,7 @@ describe('otto serve with two agents', { timeout: 120_000 }, () => {
     }
   });
 
-  it('/metrics observes each finished stage once in otto_stage_duration_seconds and each dispatch once in the queue wait', async () => {
+  it('/metrics observes each finished stage once in otto_stage_duration_seconds and each dispatch once in the queue wait and dispatch latency', async () => {
     let stages = 0;
     for (const id of runs)
       stages += (await viewer.run(id)).stages.filter(
@@ -344,6 +344,7 @@ describe('otto serve with two agents', { timeout: 120_000 }, () => {
       `${stages} stages ran in ${runs.length} runs`,
     );
     assert.equal(m.get('otto_queue_wait_seconds_count'), stages);
+    assert.equal(m.get('otto_dispatch_latency_seconds_count'), stages, 'each dispatch reached its first step once');
   });
 
   it('GET /api/v1/openapi.json is an OpenAPI 3 document listing every route the tests use', async () => {

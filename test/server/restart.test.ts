@@ -34,6 +34,7 @@ describe('a server restart in the middle of a run', { timeout: 120_000 }, () => 
     const pids = env.pidFile('restart');
     const repo = env.repo('restart', {
       Ottofile: `pipeline {
+  stage('Before') { steps { sh 'true' } }
   stage('Count') {
     steps { sh 'echo $$ >> ${pids}; i=1; while [ $i -le ${LINES} ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done' }
   }
@@ -87,6 +88,11 @@ describe('a server restart in the middle of a run', { timeout: 120_000 }, () => 
       1,
       'the step started once',
     );
+
+    // The restarted server observed the two stages that ended in its time, not 'Before'.
+    const metrics = await (await fetch(`${env.server.url}/metrics`)).text();
+    const counts = [...metrics.matchAll(/^otto_stage_duration_seconds_count\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.equal(counts.reduce((a, b) => a + b, 0), 2, metrics);
   });
 
   it('an agent that was idle through the restart registers again and takes new work', async () => {
