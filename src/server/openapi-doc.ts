@@ -84,6 +84,7 @@ export const SUCCESS: Readonly<Record<string, string>> = {
   'POST /api/v1/projects': '201 with the project',
   'PUT /api/v1/projects/{name}/secrets/{key}':
     '204, no body; the value is never returned by any route',
+  'DELETE /api/v1/projects/{name}/secrets/{key}': '204, no body; 404 when there is no such secret',
   'POST /api/v1/projects/{name}/runs':
     '201 with the run and its stages; an invalid pipeline still gives 201, a run with status `invalid` and its `diagnostics`',
   'GET /api/v1/projects/{name}/plan':

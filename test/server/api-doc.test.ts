@@ -71,6 +71,7 @@ const SAMPLES: Record<string, { url: string; body?: unknown }> = {
     body: { value: 'secret-value' },
   },
   'GET /api/v1/projects/{name}/secrets': { url: '/api/v1/projects/nope/secrets' },
+  'DELETE /api/v1/projects/{name}/secrets/{key}': { url: '/api/v1/projects/nope/secrets/TOKEN' },
   'POST /api/v1/projects/{name}/runs': { url: '/api/v1/projects/nope/runs', body: {} },
   'GET /api/v1/me': { url: '/api/v1/me' },
   'GET /api/v1/projects/{name}/plan': { url: '/api/v1/projects/nope/plan' },

@@ -59,6 +59,29 @@ export function projectRoutes(app: FastifyInstance, ctx: ServerContext): void {
     },
   );
 
+  app.delete<{ Params: { name: string; key: string }; Querystring: { environment?: string } }>(
+    '/api/v1/projects/:name/secrets/:key',
+    {
+      schema: {
+        tags: ['projects'],
+        summary: 'Remove a secret (admin); ?environment=ENV removes the one bound to that environment',
+        params: { type: 'object', properties: { name: Name, key: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } }, required: ['name', 'key'] },
+        querystring: { type: 'object', properties: { environment: { type: 'string', minLength: 1, maxLength: 100 } }, additionalProperties: false },
+      },
+    },
+    async (request, reply) => {
+      const who = await authorize(ctx.store, request, 'admin');
+      const { name, key } = request.params;
+      if (!(await ctx.store.getProject(name))) throw new ApiError('not_found', `there is no project '${name}'`);
+      const env = request.query.environment ?? '';
+      if (!(await ctx.store.deleteSecret(name, env, key))) {
+        throw new ApiError('not_found', `project '${name}' has no secret ${key}${env ? ` for environment '${env}'` : ''}`);
+      }
+      await ctx.store.appendAudit({ at: Date.now(), actor: who.actor, action: 'secret.removed', target: `project:${name}`, details: { name: key, environment: env } });
+      return reply.status(204).send();
+    },
+  );
+
   app.get<{ Params: Static<typeof ProjectName> }>('/api/v1/projects/:name/secrets', { schema: { tags: ['projects'], summary: 'Secret names (admin)', params: ProjectName } }, async (request) => {
     await authorize(ctx.store, request, 'admin');
     const list = await ctx.store.listSecrets(request.params.name);
