@@ -145,6 +145,12 @@ test('each route asks for the token docs/api.md says it does', async () => {
   for (const route of routes) {
     const what = `${route.method} ${route.path} (documented: ${route.auth})`;
     const anonymous = await call(route, undefined);
+    const security = (route.operation as { security?: unknown[] }).security;
+    assert.equal(
+      Array.isArray(security) && security.length === 0,
+      route.auth === 'none',
+      `${what}: the OpenAPI operation must say security: [] exactly when the route takes no token`,
+    );
     if (route.auth === 'none') {
       assert.notEqual(anonymous, 401, `${what} refused a request without a token`);
       continue;

@@ -21,6 +21,8 @@ export function hookRoutes(app: FastifyInstance, ctx: ServerContext): void {
           summary: 'A git webhook (push, tag, pull request) from GitHub, Gitea or GitLab, verified against the project’s webhook secret; ?project=NAME or matched by repository',
           params: { type: 'object', properties: { forge: { type: 'string', enum: ['github', 'gitea', 'gitlab'] } }, required: ['forge'] },
           querystring: { type: 'object', properties: { project: { type: 'string' } } },
+          // Verified by the forge's signature, not a token.
+          security: [],
         },
       },
       async (request, reply) => {

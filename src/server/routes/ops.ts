@@ -8,12 +8,12 @@ import { dora } from '../dora.js';
 import { iso } from './views.js';
 
 export function opsRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/api/v1/health', { schema: { tags: ['ops'], summary: 'Liveness: the server and its store answer' } }, async () => {
+  app.get('/api/v1/health', { schema: { tags: ['ops'], summary: 'Liveness: the server and its store answer', security: [] } }, async () => {
     await ctx.store.listRuns({ limit: 1 });
     return { ok: true, version: ctx.settings.version, activeRuns: ctx.scheduler.activeRuns(), agents: ctx.dispatcher.connected().length };
   });
 
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics', security: [] } }, async (_request, reply) => {
     const counts = new Map<string, number>();
     for (const r of await ctx.store.listRuns({ limit: 100_000 })) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
     ctx.metrics.runsByStatus.reset();

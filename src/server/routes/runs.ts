@@ -204,7 +204,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
 
   app.post<{ Params: { token: string }; Body: Static<typeof CallbackInput> }>(
     '/api/v1/callbacks/:token',
-    { schema: { tags: ['gates'], summary: 'Complete a webhook gate (the single-use token is the credential)', params: { type: 'object', properties: { token: { type: 'string', pattern: '^[A-Za-z0-9_-]{10,200}$' } }, required: ['token'] }, body: CallbackInput } },
+    { schema: { tags: ['gates'], summary: 'Complete a webhook gate (the single-use token is the credential)', params: { type: 'object', properties: { token: { type: 'string', pattern: '^[A-Za-z0-9_-]{10,200}$' } }, required: ['token'] }, body: CallbackInput, security: [] } },
     async (request, reply) => {
       const r = await acceptCallback(ctx.store, request.params.token, request.body, `callback from ${request.ip}`, Date.now());
       if (!r.ok) throw new ApiError(r.code === 'token_used' ? 'token_used' : r.code === 'unknown_token' ? 'not_found' : 'bad_request', r.message);
