@@ -173,7 +173,8 @@ function build(setExit: (code: number) => void): Command {
     .argument('<stage>', 'stage path')
     .option('--reject', 'reject instead: the stage fails')
     .option('-m, --comment <text>', 'why')
-    .action(async (run: string, stage: string, opts: { reject?: boolean; comment?: string }) => {
+    .option('--override', 'decide a callback or poll gate in place of the system it waits for')
+    .action(async (run: string, stage: string, opts: { reject?: boolean; comment?: string; override?: boolean }) => {
       const { runApprove } = await import('./commands/approve.js');
       await act(() => runApprove(run, stage, opts))();
     });

@@ -64,7 +64,7 @@ export const Run = Type.Object({
   stages: Type.Array(Stage),
 });
 
-export const Decision = Type.Object({ comment: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
+export const Decision = Type.Object({ comment: Type.Optional(Type.String({ maxLength: 2000 })), override: Type.Optional(Type.Boolean()) }, { additionalProperties: false });
 
 export const CallbackInput = Type.Object(
   {

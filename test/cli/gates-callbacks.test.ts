@@ -149,6 +149,29 @@ describe('webhook and poll gates', { concurrency: 4 }, () => {
     assert.match(s.message, /the smoke test is red/);
   });
 
+  it('otto approve decides a webhook gate only with --override, and the run records who overrode it', async (t) => {
+    const p = keyed(project(t, WEBHOOK));
+    const run = p.start(['run'], SLOW);
+    await waitFor('the callback URL', () => CALLBACK.exec(run.stderr()), 30_000);
+    const id = (await runsJson(p))[0]?.id as string;
+
+    const plain = await p.start(['approve', id, 'Smoke']).done;
+    assert.equal(plain.code, 2);
+    assert.match(plain.stderr, /stage 'Smoke' waits for a callback \(the smoke test\), not for a person/);
+    assert.match(plain.stderr, new RegExp(`otto approve ${id} 'Smoke' --override`));
+    assert.equal((await stageOf(p, 'Smoke')).status, 'waiting', 'nothing changed');
+
+    const forced = await p.start(['approve', id, 'Smoke', '--override', '-m', 'the checker is down']).done;
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /approved: run \d+, stage 'Smoke' \(a callback \(the smoke test\)\) — the checker is down/);
+    const done = await run.done;
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+    assert.match(done.stdout, /after-the-callback/);
+    const decided = (await p.store().readEvents(id)).filter((e) => e.type === 'gate.decided');
+    assert.equal(decided.length, 1);
+    assert.match(JSON.stringify(decided[0]), /"actor":"[^"]+ \(override\)".*"comment":"the checker is down"/);
+  });
+
   it("a poll gate passes once the server answers 200 with 'ok' (after two 503s)", async (t) => {
     const server = await serve(t, (n) =>
       n <= 2 ? { status: 503, body: 'starting' } : { status: 200, body: 'status: ok' },

@@ -170,6 +170,40 @@ describe('gates and cancel over the API', { timeout: 120_000 }, () => {
     assert.equal(eventsAfter.filter((e) => e.event === 'gate.decided').length, 1);
   });
 
+  it('an operator decides a poll gate only with "override": true; the audit log says it was an override', async () => {
+    const repo = env.repo('override', {
+      Ottofile: `pipeline {
+  stage('Release') {
+    gates { enter { poll { url = 'http://127.0.0.1:9/never' expect = 200 interval = '1s' timeout = '60s' } } }
+    steps { sh 'echo released' }
+  }
+}
+`,
+    });
+    await env.project('override', repo);
+    const created = await operator.trigger('override');
+    await viewer.waitRun(created.id, (r) => r.status === 'waiting', 15_000);
+    const path = `/api/v1/runs/${created.id}/stages/Release/approve`;
+
+    const plain = await operator.post(path, { comment: 'go' });
+    assert.equal(plain.status, 409, plain.text);
+    assert.match(
+      (plain.json as { error: { message: string } }).error.message,
+      /^stage 'Release' waits for http:\/\/127\.0\.0\.1:9\/never to answer 200, not for a person; send \{"override": true\} to decide it in its place$/,
+    );
+    assert.equal((await viewer.run(created.id)).status, 'waiting');
+    assert.equal((await viewer.post(path, { override: true })).status, 403, 'a viewer cannot');
+
+    const forced = await operator.post(path, { override: true, comment: 'the checker is down' });
+    assert.equal(forced.status, 202, forced.text);
+    assert.deepEqual(forced.json, { id: created.id, stage: 'Release', decision: 'approved', actor: 'operator (override)' });
+    const done = await viewer.waitRun(created.id);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done));
+    assert.match(await viewer.logs(created.id, 'Release'), /released/);
+    const audit = await admin.get('/api/v1/audit');
+    assert.match(audit.text, /"action":"gate\.overridden\.approved"/);
+  });
+
   it('cancel over the API reaches the step on the agent as SIGTERM (the trap writes its marker)', async () => {
     const marker = env.scratch('term-marker');
     const pids = env.pidFile('cancel');

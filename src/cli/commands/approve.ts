@@ -7,7 +7,7 @@ import { openStore } from '../home.js';
 import { actorName } from './run.js';
 import { findRun } from './runs.js';
 
-export async function runApprove(runId: string, stage: string, options: { reject?: boolean; comment?: string }): Promise<number> {
+export async function runApprove(runId: string, stage: string, options: { reject?: boolean; comment?: string; override?: boolean }): Promise<number> {
   const store = openStore(process.cwd(), { create: false });
   try {
     const run = await findRun(store, runId, false);
@@ -19,21 +19,23 @@ export async function runApprove(runId: string, stage: string, options: { reject
     if (!waiting || !s.gate) {
       const open = log.machine.order.filter((p) => {
         const x = log.machine.stages.get(p);
-        return x?.status === 'waiting' && x.gate && x.plan.gates[x.gate.phase][x.gate.index]?.kind === 'input';
+        return x?.status === 'waiting' && x.gate && x.plan.gates[x.gate.phase][x.gate.index] !== undefined;
       });
-      throw new UsageError(`stage '${stage}' of run ${run.id} is not waiting for a person (it is ${s.status})`, open.length ? `waiting for a person: ${open.join(', ')}` : 'no stage of this run waits for approval');
+      throw new UsageError(`stage '${stage}' of run ${run.id} is not waiting for a person (it is ${s.status})`, open.length ? `waiting at a gate: ${open.join(', ')}` : 'no stage of this run waits at a gate');
     }
-    if (waiting.kind !== 'input') {
-      throw new UsageError(`stage '${stage}' waits for ${waiting.kind === 'webhook' ? `a callback (${waiting.description})` : `a poll of ${waiting.url}`}, not for a person`);
+    // A callback or poll gate waits for a system; a person may decide it in its place, by saying so.
+    const waitsFor = waiting.kind === 'input' ? `"${waiting.message}"` : waiting.kind === 'webhook' ? `a callback (${waiting.description})` : `a poll of ${waiting.url}`;
+    if (waiting.kind !== 'input' && !options.override) {
+      throw new UsageError(`stage '${stage}' waits for ${waitsFor}, not for a person`, `to decide it in its place: otto approve ${run.id} '${stage}' --override${options.reject ? ' --reject' : ''}`);
     }
-    const actor = actorName();
-    if (waiting.approvers.length && !waiting.approvers.includes(actor)) {
+    const actor = waiting.kind === 'input' ? actorName() : `${actorName()} (override)`;
+    if (waiting.kind === 'input' && waiting.approvers.length && !waiting.approvers.includes(actor)) {
       throw new UsageError(`only ${waiting.approvers.join(', ')} may answer this gate, and you are '${actor}'`, 'ask one of them', EXIT.failed);
     }
     await log.append([
       { type: 'gate.decided', at: Date.now(), stage, phase: s.gate.phase, index: s.gate.index, decision: options.reject ? 'rejected' : 'approved', actor, comment: options.comment ?? '' },
     ]);
-    writeOut(`${options.reject ? 'rejected' : 'approved'}: run ${run.id}, stage '${stage}' ("${waiting.message}")${options.comment ? ` — ${options.comment}` : ''}`);
+    writeOut(`${options.reject ? 'rejected' : 'approved'}: run ${run.id}, stage '${stage}' (${waitsFor})${options.comment ? ` — ${options.comment}` : ''}`);
     return EXIT.ok;
   } finally {
     await store.close();

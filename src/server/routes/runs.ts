@@ -168,7 +168,7 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.route<{ Params: { id: string; '*': string }; Body: Static<typeof Decision> | undefined; Querystring: { follow?: string; attempt?: string } }>({
     method: ['GET', 'POST'],
     url: '/api/v1/runs/:id/stages/*',
-    schema: { tags: ['runs'], summary: 'GET …/stages/PATH/logs (text; ?follow=1 streams), POST …/stages/PATH/approve or /reject {comment?} (operator)' },
+    schema: { tags: ['runs'], summary: 'GET …/stages/PATH/logs (text; ?follow=1 streams), POST …/stages/PATH/approve or /reject {comment?, override?} (operator)' },
     handler: async (request, reply) => {
       const rest = request.params['*'];
       const m = /^(.+)\/(logs|approve|reject)$/.exec(rest);
@@ -181,24 +181,35 @@ export function runRoutes(app: FastifyInstance, ctx: ServerContext): void {
       }
       if (request.method !== 'POST') throw new ApiError('not_found', `${action} is a POST`);
       const who = await authorize(ctx.store, request, 'operator');
-      const body = (request.body ?? {}) as { comment?: unknown };
-      const unknown = typeof body === 'object' && body !== null ? Object.keys(body).filter((k) => k !== 'comment') : [];
-      if (unknown.length) throw new ApiError('bad_request', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}: a decision takes only "comment"`);
+      const body = (request.body ?? {}) as { comment?: unknown; override?: unknown };
+      const unknown = typeof body === 'object' && body !== null ? Object.keys(body).filter((k) => k !== 'comment' && k !== 'override') : [];
+      if (unknown.length) throw new ApiError('bad_request', `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}: a decision takes only "comment" and "override"`);
       if (body.comment !== undefined && (typeof body.comment !== 'string' || body.comment.length > 2000)) throw new ApiError('bad_request', '"comment" must be a string of at most 2000 characters');
+      if (body.override !== undefined && typeof body.override !== 'boolean') throw new ApiError('bad_request', '"override" must be true or false');
       const run = await loadRun(ctx, request.params.id);
       const log = await EventLog.open(ctx.store, run.id);
       const s = log.machine.stages.get(stage);
       if (!s) throw new ApiError('not_found', `run ${run.id} has no stage '${stage}'`);
       const gate = s.status === 'waiting' && s.gate ? s.plan.gates[s.gate.phase][s.gate.index] : undefined;
-      if (!gate || !s.gate || gate.kind !== 'input') throw new ApiError('conflict', `stage '${stage}' is not waiting for a person's decision (it is ${s.status})`);
-      if (gate.approvers.length && !gate.approvers.includes(who.actor)) throw new ApiError('forbidden', `only ${gate.approvers.join(', ')} may decide this gate`);
+      if (!gate || !s.gate) throw new ApiError('conflict', `stage '${stage}' is not waiting at a gate (it is ${s.status})`);
+      // A callback or poll gate waits for a system, not a person; an operator may still decide it
+      // in its place, but only by saying so.
+      const override = gate.kind !== 'input';
+      if (override && body.override !== true) {
+        const what = gate.kind === 'webhook' ? `a callback (${gate.description})` : `${gate.url} to answer ${gate.expect}`;
+        throw new ApiError('conflict', `stage '${stage}' waits for ${what}, not for a person; send {"override": true} to decide it in its place`);
+      }
+      if (gate.kind === 'input' && gate.approvers.length && !gate.approvers.includes(who.actor)) throw new ApiError('forbidden', `only ${gate.approvers.join(', ')} may decide this gate`);
       const comment = typeof body.comment === 'string' ? body.comment : '';
+      const decision = action === 'approve' ? 'approved' : 'rejected';
+      const actor = override ? `${who.actor} (override)` : who.actor;
       const o = ctx.scheduler.orchestrator(run.id);
-      if (o) o.decideGate(stage, s.gate.phase, s.gate.index, action === 'approve' ? 'approved' : 'rejected', who.actor, comment);
-      else await log.append([{ type: 'gate.decided', at: Date.now(), stage, phase: s.gate.phase, index: s.gate.index, decision: action === 'approve' ? 'approved' : 'rejected', actor: who.actor, comment }]);
-      await ctx.store.appendAudit({ at: Date.now(), actor: who.actor, action: `gate.${action === 'approve' ? 'approved' : 'rejected'}`, target: `run:${run.id}/${stage}`, details: { comment, message: gate.message } });
+      if (o) o.decideGate(stage, s.gate.phase, s.gate.index, decision, actor, comment);
+      else await log.append([{ type: 'gate.decided', at: Date.now(), stage, phase: s.gate.phase, index: s.gate.index, decision, actor, comment }]);
+      const details = gate.kind === 'input' ? { comment, message: gate.message } : { comment, gate: gate.kind, waitedFor: gate.kind === 'webhook' ? gate.description : gate.url };
+      await ctx.store.appendAudit({ at: Date.now(), actor: who.actor, action: override ? `gate.overridden.${decision}` : `gate.${decision}`, target: `run:${run.id}/${stage}`, details });
       ctx.bus.publish(run.id);
-      return reply.status(202).send({ id: run.id, stage, decision: action === 'approve' ? 'approved' : 'rejected', actor: who.actor });
+      return reply.status(202).send({ id: run.id, stage, decision, actor });
     },
   });
 
