@@ -22,6 +22,19 @@ export function useColor(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true && process.env.TERM !== 'dumb';
 }
 
+/**
+ * A reader that stops early (`otto audit export | head`) closes the pipe: the rest of the output
+ * has nowhere to go, which is not an error. Exit quietly, as other command-line tools do.
+ */
+export function exitQuietlyOnBrokenPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+}
+
 /** A path as the user would like to read it: relative to the working directory when inside it. */
 export function displayPath(p: string): string {
   if (!isAbsolute(p)) return p;

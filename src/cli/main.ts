@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import pc from 'picocolors';
-import { EXIT, UsageError, useColor, writeErr } from './io.js';
+import { EXIT, exitQuietlyOnBrokenPipe, UsageError, useColor, writeErr } from './io.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -322,6 +322,7 @@ function build(setExit: (code: number) => void): Command {
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
+  exitQuietlyOnBrokenPipe();
   let code: number = EXIT.ok;
   const program = build((c) => (code = c));
   const color = useColor(process.stderr);

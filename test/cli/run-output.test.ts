@@ -3,8 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ottoBin } from '../helpers.js';
 import { fixturesDir, nodeBin, project } from './run-helpers.js';
 
 const FLOOD_MB = 30;
@@ -171,4 +173,22 @@ test("otto run and otto logs: a stage's last line without a newline stays a line
     `A's unterminated last line ran into B's output:\n${logs.stdout}`,
   );
   assert.ok(lines.includes('[B] b'));
+});
+
+test('otto logs piped into a reader that stops early (| head -1) exits quietly with status 0', async (t) => {
+  const p = project(t, `pipeline {
+  stage('Loud') { steps { sh 'seq 1 200000' } }
+}
+`);
+  const r = p.otto(['run', '--quiet'], 60_000);
+  assert.equal(r.code, 0, r.stderr);
+  const child = spawn(process.execPath, [ottoBin, 'logs', '--last'], { cwd: p.dir, env: { ...process.env, ...p.env, NO_COLOR: '1' } as NodeJS.ProcessEnv });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Read one chunk, then close the pipe as `head` does.
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(stderr, '', 'no stack trace');
+  assert.equal(code, 0);
 });
