@@ -235,7 +235,7 @@ function build(setExit: (code: number) => void): Command {
     .option('--listen <host:port>', 'where to listen (default 127.0.0.1:7070)')
     .option('--data <dir>', 'state directory: SQLite store, repositories, objects (default ./otto-data or $OTTO_DATA)')
     .option('--postgres <url>', 'keep state in PostgreSQL instead (postgres://…)')
-    .option('--secret-key <file>', 'the key that encrypts secrets (default ~/.config/otto/secret.key)')
+    .option('--secret-key <file>', 'the key that encrypts secrets (default $OTTO_SECRET_KEY_FILE, else $XDG_CONFIG_HOME/otto/secret.key, else ~/.config/otto/secret.key)')
     .option('--public-url <url>', 'the URL agents and callbacks use to reach this server (default: the listen address)')
     .option('--agent-timeout <seconds>', 'an agent silent this long is lost, and its stages fail or retry (default 30)')
     .option('--graphite <host:port>', 'also export metrics to Graphite (plaintext protocol)')
