@@ -2,7 +2,15 @@
 // lines exist in the page, with ANSI colours, search, follow mode and a link for every line
 // (#L12 or #L12-L20). Logs taller than a browser can scroll are mapped onto a shorter scrollbar.
 
-import { type KeyboardEvent, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import {
+  type KeyboardEvent,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import { type Api, ApiError, saveBlob } from '../lib/api.js';
 import { parseAnsi, type Segment, visibleLine } from '../lib/ansi.js';
 import { LogLines } from '../lib/log-lines.js';
@@ -19,14 +27,26 @@ export interface LogViewProps {
   readonly attempt?: number;
   /** Whether the stage may still write (then the log is followed). */
   readonly active: boolean;
+  /** Start at the end even when not following (a failed stage: the error is at the end). */
+  readonly startAtEnd?: boolean;
   /** The line range from the URL hash, 1-based and inclusive. */
   readonly selected?: { from: number; to: number } | null;
   readonly onSelect?: (range: { from: number; to: number }) => void;
 }
 
-type LoadState = { kind: 'loading' } | { kind: 'streaming' } | { kind: 'done' } | { kind: 'error'; message: string } | { kind: 'reconnecting' };
+type LoadState =
+  | { kind: 'loading' }
+  | { kind: 'streaming' }
+  | { kind: 'done' }
+  | { kind: 'error'; message: string }
+  | { kind: 'reconnecting' };
 
-function useLogStream(api: Api, url: (follow: boolean) => string, active: boolean, key: string): { lines: LogLines; version: number; state: LoadState } {
+function useLogStream(
+  api: Api,
+  url: (follow: boolean) => string,
+  active: boolean,
+  key: string,
+): { lines: LogLines; version: number; state: LoadState } {
   const [lines, setLines] = useState(() => new LogLines());
   const [version, setVersion] = useState(0);
   const [state, setState] = useState<LoadState>({ kind: 'loading' });
@@ -55,10 +75,20 @@ function useLogStream(api: Api, url: (follow: boolean) => string, active: boolea
         // A reconnected follow stream starts from the beginning again: skip what is already here.
         let skip = store.received;
         try {
-          const response = await fetch(urlRef.current(follow), { headers: api.headers(), signal: controller.signal, cache: 'no-store' });
+          const response = await fetch(urlRef.current(follow), {
+            headers: api.headers(),
+            signal: controller.signal,
+            cache: 'no-store',
+          });
           if (!response.ok) {
-            const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
-            throw new ApiError(response.status, 'http', body.error?.message ?? `${response.status} ${response.statusText}`);
+            const body = (await response.json().catch(() => ({}))) as {
+              error?: { message?: string };
+            };
+            throw new ApiError(
+              response.status,
+              'http',
+              body.error?.message ?? `${response.status} ${response.statusText}`,
+            );
           }
           setState({ kind: 'streaming' });
           const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -77,6 +107,7 @@ function useLogStream(api: Api, url: (follow: boolean) => string, active: boolea
             }
           }
           if (!follow || !activeRef.current) {
+            performance.mark('otto:log:loaded');
             setState({ kind: 'done' });
             bump();
             return;
@@ -148,7 +179,8 @@ function highlight(text: string, re: RegExp | null): React.ReactNode {
 
 function LogLine({ text, re }: { text: string; re: RegExp | null }) {
   const segments = parseAnsi(visibleLine(text));
-  if (segments.length === 1 && !Object.keys((segments[0] as Segment).style).length) return <>{highlight((segments[0] as Segment).text, re)}</>;
+  if (segments.length === 1 && !Object.keys((segments[0] as Segment).style).length)
+    return <>{highlight((segments[0] as Segment).text, re)}</>;
   return (
     <>
       {segments.map((seg, i) => {
@@ -163,16 +195,29 @@ function LogLine({ text, re }: { text: string; re: RegExp | null }) {
   );
 }
 
-export function LogView({ api, runId, stage, attempt, active, selected, onSelect }: LogViewProps) {
+export function LogView({
+  api,
+  runId,
+  stage,
+  attempt,
+  active,
+  startAtEnd = false,
+  selected,
+  onSelect,
+}: LogViewProps) {
   const key = `${runId}\0${stage}\0${attempt ?? ''}`;
-  const url = useCallback((follow: boolean) => api.logUrl(runId, stage, { follow, ...(attempt !== undefined ? { attempt } : {}) }), [api, runId, stage, attempt]);
+  const url = useCallback(
+    (follow: boolean) =>
+      api.logUrl(runId, stage, { follow, ...(attempt !== undefined ? { attempt } : {}) }),
+    [api, runId, stage, attempt],
+  );
   const { lines, version, state } = useLogStream(api, url, active, key);
   const scroller = useRef<HTMLDivElement>(null);
   const [viewport, setViewport] = useState(400);
   const [topPx, setTopPxState] = useState(0);
   const topRef = useRef(0);
   const expectedScroll = useRef(-1);
-  const [follow, setFollow] = useState(active);
+  const [follow, setFollow] = useState(active || (startAtEnd && !selected));
   const followRef = useRef(follow);
   followRef.current = follow;
   const [query, setQuery] = useState('');
@@ -181,7 +226,7 @@ export function LogView({ api, runId, stage, attempt, active, selected, onSelect
   const scrolledToSelection = useRef<string>('');
 
   useEffect(() => {
-    setFollow(active);
+    setFollow(active || (startAtEnd && !selected));
     setQuery('');
     setMatches([]);
     setCurrent(-1);
@@ -267,7 +312,13 @@ export function LogView({ api, runId, stage, attempt, active, selected, onSelect
 
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>): void => {
     const page = Math.max(LINE, viewport - LINE * 2);
-    const moves: Record<string, number> = { ArrowDown: LINE, ArrowUp: -LINE, PageDown: page, PageUp: -page, ' ': e.shiftKey ? -page : page };
+    const moves: Record<string, number> = {
+      ArrowDown: LINE,
+      ArrowUp: -LINE,
+      PageDown: page,
+      PageUp: -page,
+      ' ': e.shiftKey ? -page : page,
+    };
     if (e.key === 'Home') {
       setFollow(false);
       setTop(0);
@@ -281,29 +332,70 @@ export function LogView({ api, runId, stage, attempt, active, selected, onSelect
     e.preventDefault();
   };
 
-  // Search: debounced while typing; Enter and the buttons move between matches.
+  // Search: debounced while typing, then at the first match from the top of the view; while the
+  // log grows only the new lines are searched. Enter and the buttons move between matches.
+  const searched = useRef<{ query: string; store: LogLines | null; upTo: number; found: number[] }>(
+    { query: '', store: null, upTo: 0, found: [] },
+  );
+  const search = useCallback(
+    (q: string): { found: number[]; fresh: boolean } => {
+      const last = searched.current;
+      const fresh = last.query !== q || last.store !== lines;
+      // The last line may have grown since: search it again with the new ones.
+      const from = fresh ? 0 : Math.max(0, last.upTo - 1);
+      const found = fresh
+        ? lines.search(q)
+        : last.found.filter((i) => i < from).concat(lines.search(q, from));
+      searched.current = { query: q, store: lines, upTo: lines.count, found };
+      return { found, fresh };
+    },
+    [lines],
+  );
+
+  const jumpTo = useCallback(
+    (list: number[], index: number) => {
+      if (!list.length) return;
+      const i = ((index % list.length) + list.length) % list.length;
+      setCurrent(i);
+      setFollow(false);
+      setTop((list[i] as number) * LINE - viewport / 3);
+    },
+    [viewport, setTop],
+  );
+
   useEffect(() => {
     if (!query) {
+      searched.current = { query: '', store: null, upTo: 0, found: [] };
       setMatches([]);
       setCurrent(-1);
       return;
     }
     const t = setTimeout(() => {
-      const found = lines.search(query);
+      const { found, fresh } = search(query);
       setMatches(found);
-      setCurrent((c) => (c >= 0 && c < found.length ? c : -1));
+      if (fresh) {
+        const top = Math.floor(topRef.current / LINE);
+        const next = found.findIndex((i) => i >= top);
+        if (found.length) jumpTo(found, next < 0 ? 0 : next);
+        else setCurrent(-1);
+      }
     }, 200);
     return () => clearTimeout(t);
-  }, [query, lines, version]);
+  }, [query, version, search, jumpTo]);
 
   const goTo = (index: number): void => {
-    if (!matches.length) return;
-    const i = ((index % matches.length) + matches.length) % matches.length;
-    setCurrent(i);
-    setFollow(false);
-    setTop((matches[i] as number) * LINE - viewport / 3);
+    if (searched.current.query !== query || searched.current.store !== lines) {
+      // Enter before the debounced search ran: search now and go to the first match.
+      const { found } = search(query);
+      setMatches(found);
+      jumpTo(found, 0);
+      return;
+    }
+    jumpTo(matches, index);
   };
 
+  // A short finished log takes only the room it needs.
+  const short = !active && state.kind === 'done' && totalPx + 6 < window.innerHeight * 0.5;
   const re = useMemo(() => (query ? new RegExp(escapeRegExp(query), 'gi') : null), [query]);
   const matchSet = useMemo(() => new Set(matches), [matches]);
   const first = Math.floor(topPx / LINE);
@@ -315,7 +407,11 @@ export function LogView({ api, runId, stage, attempt, active, selected, onSelect
     const isSelected = !!selected && n >= selected.from && n <= selected.to;
     const isCurrent = current >= 0 && matches[current] === i;
     rows.push(
-      <div key={i} className={`log-line${isSelected ? ' selected' : ''}${isCurrent ? ' current-match' : matchSet.has(i) ? ' has-match' : ''}`} data-line={n}>
+      <div
+        key={i}
+        className={`log-line${isSelected ? ' selected' : ''}${isCurrent ? ' current-match' : matchSet.has(i) ? ' has-match' : ''}`}
+        data-line={n}
+      >
         <a
           className="ln"
           href={`#L${n}`}
@@ -323,7 +419,10 @@ export function LogView({ api, runId, stage, attempt, active, selected, onSelect
           aria-label={`line ${n}`}
           onClick={(e) => {
             e.preventDefault();
-            const range = e.shiftKey && selected ? { from: Math.min(selected.from, n), to: Math.max(selected.from, n) } : { from: n, to: n };
+            const range =
+              e.shiftKey && selected
+                ? { from: Math.min(selected.from, n), to: Math.max(selected.from, n) }
+                : { from: n, to: n };
             onSelect?.(range);
           }}
         >
@@ -366,12 +465,26 @@ export function LogView({ api, runId, stage, attempt, active, selected, onSelect
           />
         </label>
         <span className="match-count" aria-live="polite">
-          {query ? (matches.length ? `${current >= 0 ? current + 1 : 0} of ${matches.length.toLocaleString()}${matches.length >= 100_000 ? '+' : ''}` : 'no match') : ''}
+          {query
+            ? matches.length
+              ? `${current >= 0 ? current + 1 : 0} of ${matches.length.toLocaleString()}${matches.length >= 100_000 ? '+' : ''}`
+              : 'no match'
+            : ''}
         </span>
-        <button type="button" onClick={() => goTo(current - 1)} disabled={!matches.length} aria-label="Previous match">
+        <button
+          type="button"
+          onClick={() => goTo(current - 1)}
+          disabled={!matches.length}
+          aria-label="Previous match"
+        >
           ↑
         </button>
-        <button type="button" onClick={() => goTo(current + 1)} disabled={!matches.length} aria-label="Next match">
+        <button
+          type="button"
+          onClick={() => goTo(current + 1)}
+          disabled={!matches.length}
+          aria-label="Next match"
+        >
           ↓
         </button>
         <button
@@ -385,7 +498,16 @@ export function LogView({ api, runId, stage, attempt, active, selected, onSelect
         >
           {follow ? 'Following' : 'Follow'}
         </button>
-        <button type="button" onClick={() => saveBlob(new Blob([lines.text()], { type: 'text/plain' }), `run-${runId}-${stage.replace(/\//g, '_')}.log`)} disabled={!count}>
+        <button
+          type="button"
+          onClick={() =>
+            saveBlob(
+              new Blob([lines.text()], { type: 'text/plain' }),
+              `run-${runId}-${stage.replace(/\//g, '_')}.log`,
+            )
+          }
+          disabled={!count}
+        >
           Download
         </button>
         <span className="log-state" role="status" data-state={state.kind}>
@@ -403,10 +525,21 @@ export function LogView({ api, runId, stage, attempt, active, selected, onSelect
         onKeyDown={onKeyDown}
         data-lines={count}
         data-first-line={first + 1}
+        style={short ? { height: Math.max(96, totalPx + 6), minHeight: 0 } : undefined}
       >
         <div className="log-window">
           <div className="log-rows" style={{ transform: `translateY(${-offset}px)` }}>
-            {count === 0 && state.kind !== 'loading' ? <div className="log-empty">{state.kind === 'error' ? state.message : active ? 'No output yet.' : 'This stage wrote nothing.'}</div> : rows}
+            {count === 0 && state.kind !== 'loading' ? (
+              <div className="log-empty">
+                {state.kind === 'error'
+                  ? state.message
+                  : active
+                    ? 'No output yet.'
+                    : 'This stage wrote nothing.'}
+              </div>
+            ) : (
+              rows
+            )}
           </div>
         </div>
         <div style={{ height: Math.max(0, contentPx - viewport) }} aria-hidden="true" />

@@ -105,7 +105,8 @@ export function parseAnsi(line: string): Segment[] {
     } else if (next === ']') {
       // OSC: up to BEL or ST (ESC \).
       let j = i + 2;
-      while (j < line.length && line[j] !== '\x07' && !(line[j] === '\x1b' && line[j + 1] === '\\')) j++;
+      while (j < line.length && line[j] !== '\x07' && !(line[j] === '\x1b' && line[j + 1] === '\\'))
+        j++;
       i = line[j] === '\x07' ? j + 1 : j + 2;
     } else {
       i += 2;

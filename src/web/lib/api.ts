@@ -1,7 +1,19 @@
 // The HTTP client: every request carries the session's bearer token, and every failure becomes an
 // ApiError with the server's stable code and message ({error: {code, message}}).
 
-import type { AgentView, Artifact, AuditRecord, Deployment, Diagnostic, Dora, Me, Plan, ProjectView, RunPage, RunView } from './types.js';
+import type {
+  AgentView,
+  Artifact,
+  AuditRecord,
+  Deployment,
+  Diagnostic,
+  Dora,
+  Me,
+  Plan,
+  ProjectView,
+  RunPage,
+  RunView,
+} from './types.js';
 
 export class ApiError extends Error {
   constructor(
@@ -38,7 +50,8 @@ export function stagePathUrl(path: string): string {
 
 function query(params: Record<string, string | number | undefined | null>): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   const s = q.toString();
   return s ? `?${s}` : '';
 }
@@ -55,7 +68,10 @@ export class Api {
   }
 
   async raw(path: string, init: RequestInit = {}): Promise<Response> {
-    const response = await fetch(path, { ...init, headers: { ...this.headers(), ...(init.headers as Record<string, string> | undefined) } });
+    const response = await fetch(path, {
+      ...init,
+      headers: { ...this.headers(), ...(init.headers as Record<string, string> | undefined) },
+    });
     if (!response.ok) {
       const error = await errorFrom(response);
       if (error.status === 401) this.onUnauthorized();
@@ -70,7 +86,11 @@ export class Api {
   }
 
   async post<T>(path: string, body: unknown = {}): Promise<T> {
-    const response = await this.raw(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await this.raw(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return (await response.json()) as T;
   }
 
@@ -86,7 +106,17 @@ export class Api {
     return this.get(`/api/v1/projects/${encodeURIComponent(name)}`);
   }
 
-  runs(filter: { project?: string; status?: string; branch?: string; event?: string; limit?: number; before?: number | null }, signal?: AbortSignal): Promise<RunPage> {
+  runs(
+    filter: {
+      project?: string;
+      status?: string;
+      branch?: string;
+      event?: string;
+      limit?: number;
+      before?: number | null;
+    },
+    signal?: AbortSignal,
+  ): Promise<RunPage> {
     return this.get(`/api/v1/runs${query(filter)}`, signal);
   }
 
@@ -98,11 +128,18 @@ export class Api {
     return this.get(`/api/v1/runs/${encodeURIComponent(id)}/plan`);
   }
 
-  explain(project: string, at: { branch?: string; sha?: string; event?: string }, signal?: AbortSignal): Promise<{ plan?: Plan; diagnostics: Diagnostic[] }> {
+  explain(
+    project: string,
+    at: { branch?: string; sha?: string; event?: string },
+    signal?: AbortSignal,
+  ): Promise<{ plan?: Plan; diagnostics: Diagnostic[] }> {
     return this.get(`/api/v1/projects/${encodeURIComponent(project)}/plan${query(at)}`, signal);
   }
 
-  trigger(project: string, input: { branch?: string; sha?: string; event?: string; vars?: Record<string, string> }): Promise<RunView> {
+  trigger(
+    project: string,
+    input: { branch?: string; sha?: string; event?: string; vars?: Record<string, string> },
+  ): Promise<RunView> {
     return this.post(`/api/v1/projects/${encodeURIComponent(project)}/runs`, input);
   }
 
@@ -114,8 +151,16 @@ export class Api {
     return this.post(`/api/v1/runs/${encodeURIComponent(id)}/rerun`, { fromFailed });
   }
 
-  decide(id: string, stage: string, decision: 'approve' | 'reject', comment: string): Promise<{ decision: string; actor: string }> {
-    return this.post(`/api/v1/runs/${encodeURIComponent(id)}/stages/${stagePathUrl(stage)}/${decision}`, comment ? { comment } : {});
+  decide(
+    id: string,
+    stage: string,
+    decision: 'approve' | 'reject',
+    comment: string,
+  ): Promise<{ decision: string; actor: string }> {
+    return this.post(
+      `/api/v1/runs/${encodeURIComponent(id)}/stages/${stagePathUrl(stage)}/${decision}`,
+      comment ? { comment } : {},
+    );
   }
 
   logUrl(id: string, stage: string, options: { follow?: boolean; attempt?: number } = {}): string {
@@ -125,7 +170,9 @@ export class Api {
   /** The run's artifacts; an empty list when the server has no artifact routes (404). */
   async artifacts(id: string): Promise<Artifact[]> {
     try {
-      const body = await this.get<{ artifacts?: Artifact[] }>(`/api/v1/runs/${encodeURIComponent(id)}/artifacts`);
+      const body = await this.get<{ artifacts?: Artifact[] }>(
+        `/api/v1/runs/${encodeURIComponent(id)}/artifacts`,
+      );
       return body.artifacts ?? [];
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) return [];
@@ -137,12 +184,16 @@ export class Api {
     return `/api/v1/runs/${encodeURIComponent(id)}/artifacts/${encodeURIComponent(name)}`;
   }
 
-  deployments(filter: { environment?: string; project?: string; limit?: number } = {}): Promise<{ current: Deployment[]; history: Deployment[] }> {
+  deployments(
+    filter: { environment?: string; project?: string; limit?: number } = {},
+  ): Promise<{ current: Deployment[]; history: Deployment[] }> {
     return this.get(`/api/v1/deployments${query(filter)}`);
   }
 
   dora(environment: string, days: number): Promise<Dora> {
-    return this.get(`/api/v1/environments/${encodeURIComponent(environment)}/metrics${query({ days })}`);
+    return this.get(
+      `/api/v1/environments/${encodeURIComponent(environment)}/metrics${query({ days })}`,
+    );
   }
 
   agents(): Promise<{ agents: AgentView[] }> {

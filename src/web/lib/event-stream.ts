@@ -106,16 +106,24 @@ export class EventStream {
     const controller = new AbortController();
     this.controller = controller;
     const idleMs = this.options.idleMs ?? 40_000;
+    let why = '';
     let idle: ReturnType<typeof setTimeout> | undefined;
     const touch = (): void => {
       if (idle) clearTimeout(idle);
       idle = setTimeout(() => controller.abort(), idleMs);
     };
     try {
-      const headers: Record<string, string> = { ...this.options.headers, accept: 'text/event-stream' };
+      const headers: Record<string, string> = {
+        ...this.options.headers,
+        accept: 'text/event-stream',
+      };
       if (this.parser.lastId) headers['last-event-id'] = this.parser.lastId;
       touch();
-      const response = await fetch(this.options.url, { headers, signal: controller.signal, cache: 'no-store' });
+      const response = await fetch(this.options.url, {
+        headers,
+        signal: controller.signal,
+        cache: 'no-store',
+      });
       if (!response.ok) {
         const error = await errorFrom(response);
         // A refusal will not change by retrying: say so and stop.
@@ -137,14 +145,14 @@ export class EventStream {
           if (!this.closed) this.options.onMessage(m);
         });
       }
+      why = 'the server closed the stream';
     } catch (e) {
-      if (this.closed) return;
-      this.options.onState('reconnecting', e instanceof Error ? e.message : String(e));
+      why = e instanceof Error ? e.message : String(e);
     } finally {
       if (idle) clearTimeout(idle);
     }
     if (this.closed) return;
-    this.options.onState('reconnecting', 'the connection closed');
+    this.options.onState('reconnecting', why);
     this.timer = setTimeout(() => void this.connect(), this.parser.retryMs ?? 1000);
   }
 }

@@ -13,7 +13,12 @@ export function duration(ms: number | null | undefined): string {
 }
 
 /** Elapsed time of something that may still be going on. */
-export function elapsed(startedAt: string | null, finishedAt: string | null, durationMs: number | null, now: number): number | null {
+export function elapsed(
+  startedAt: string | null,
+  finishedAt: string | null,
+  durationMs: number | null,
+  now: number,
+): number | null {
   if (durationMs !== null) return durationMs;
   if (!startedAt) return null;
   const end = finishedAt ? Date.parse(finishedAt) : now;

@@ -35,7 +35,10 @@ export function useLocation(): Location {
   return { path: url.pathname, query: url.searchParams, hash: url.hash };
 }
 
-export function navigate(to: string, options: { replace?: boolean; keepScroll?: boolean } = {}): void {
+export function navigate(
+  to: string,
+  options: { replace?: boolean; keepScroll?: boolean } = {},
+): void {
   if (to === snapshot()) return;
   if (options.replace) history.replaceState(null, '', to);
   else history.pushState(null, '', to);
@@ -44,10 +47,16 @@ export function navigate(to: string, options: { replace?: boolean; keepScroll?: 
 }
 
 /** A link that navigates without reloading; modified clicks (new tab) behave as usual. */
-export function Link({ to, replace, onClick, ...rest }: { to: string; replace?: boolean } & AnchorHTMLAttributes<HTMLAnchorElement>) {
+export function Link({
+  to,
+  replace,
+  onClick,
+  ...rest
+}: { to: string; replace?: boolean } & AnchorHTMLAttributes<HTMLAnchorElement>) {
   const handle = (e: MouseEvent<HTMLAnchorElement>): void => {
     onClick?.(e);
-    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)
+      return;
     e.preventDefault();
     navigate(to, replace ? { replace } : {});
   };
@@ -83,9 +92,13 @@ function safeDecode(s: string): string {
 }
 
 /** Builds a query string from the non-empty values. */
-export function withQuery(path: string, params: Record<string, string | number | null | undefined>): string {
+export function withQuery(
+  path: string,
+  params: Record<string, string | number | null | undefined>,
+): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   const s = q.toString();
   return s ? `${path}?${s}` : path;
 }

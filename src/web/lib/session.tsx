@@ -30,11 +30,23 @@ export async function checkToken(token: string): Promise<{ me: Me } | { error: s
   if (!trimmed) return { error: 'Paste a token first.' };
   try {
     const me = await new Api(trimmed).me();
-    if (me.role === 'agent') return { error: 'This is an agent token: agents cannot use the web UI. Sign in with a viewer, operator or admin token.' };
+    if (me.role === 'agent')
+      return {
+        error:
+          'This is an agent token: agents cannot use the web UI. Sign in with a viewer, operator or admin token.',
+      };
     return { me };
   } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return { error: 'This token is not valid: it is unknown or has been revoked. Create one with `otto token create --role viewer`.' };
-    if (e instanceof ApiError && e.status === 403) return { error: 'This token lacks a role that may use the web UI (it needs viewer, operator or admin). Agent tokens cannot sign in.' };
+    if (e instanceof ApiError && e.status === 401)
+      return {
+        error:
+          'This token is not valid: it is unknown or has been revoked. Create one with `otto token create --role viewer`.',
+      };
+    if (e instanceof ApiError && e.status === 403)
+      return {
+        error:
+          'This token lacks a role that may use the web UI (it needs viewer, operator or admin). Agent tokens cannot sign in.',
+      };
     if (e instanceof ApiError) return { error: `The server refused: ${e.message}` };
     return { error: 'The server cannot be reached. Is `otto serve` running?' };
   }
@@ -52,9 +64,23 @@ export interface Session {
 
 const SessionContext = createContext<Session | null>(null);
 
-export function SessionProvider({ token, me, signOut, children }: { token: string; me: Me; signOut: (reason?: string) => void; children: ReactNode }) {
+export function SessionProvider({
+  token,
+  me,
+  signOut,
+  children,
+}: {
+  token: string;
+  me: Me;
+  signOut: (reason?: string) => void;
+  children: ReactNode;
+}) {
   const session = useMemo<Session>(() => {
-    const api = new Api(token, () => signOut('The server no longer accepts this token (it was revoked or the server was reset). Sign in again.'));
+    const api = new Api(token, () =>
+      signOut(
+        'The server no longer accepts this token (it was revoked or the server was reset). Sign in again.',
+      ),
+    );
     return { api, me, can: (role) => RANK[me.role] >= RANK[role], signOut };
   }, [token, me, signOut]);
   return <SessionContext.Provider value={session}>{children}</SessionContext.Provider>;

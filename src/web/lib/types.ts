@@ -9,12 +9,31 @@ export interface Me {
   readonly role: Role;
 }
 
-export const RUN_STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled', 'invalid', 'interrupted'] as const;
+export const RUN_STATUSES = [
+  'queued',
+  'running',
+  'waiting',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'invalid',
+  'interrupted',
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const TRIGGER_EVENTS = ['manual', 'api', 'push', 'pull_request', 'tag', 'cron'] as const;
 
-export type StageStatus = 'pending' | 'skipped' | 'waiting' | 'queued' | 'running' | 'succeeded' | 'failed' | 'unstable' | 'cancelled' | 'timed_out';
+export type StageStatus =
+  | 'pending'
+  | 'skipped'
+  | 'waiting'
+  | 'queued'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'unstable'
+  | 'cancelled'
+  | 'timed_out';
 
 export interface StageView {
   readonly path: string;
@@ -36,7 +55,8 @@ export interface Trigger {
   readonly commitAt?: number | null;
 }
 
-export type GateDecision = 'approved' | 'rejected' | 'passed' | 'failed' | 'timed_out' | 'cancelled';
+export type GateDecision =
+  'approved' | 'rejected' | 'passed' | 'failed' | 'timed_out' | 'cancelled';
 
 /** A gate of GET /runs/ID: a decision already made, or the one a stage waits at now. */
 export type GateView =
@@ -103,7 +123,12 @@ export interface ProjectView {
   readonly defaultBranch: string;
   readonly webhook: boolean;
   readonly createdAt: string;
-  readonly latestRuns?: readonly { readonly id: string; readonly status: RunStatus; readonly branch: string; readonly createdAt: string }[];
+  readonly latestRuns?: readonly {
+    readonly id: string;
+    readonly status: RunStatus;
+    readonly branch: string;
+    readonly createdAt: string;
+  }[];
 }
 
 /** One message of GET /events?run=ID. */
@@ -162,7 +187,8 @@ export interface AuditRecord {
 
 export interface Artifact {
   readonly name: string;
-  readonly stage: string;
+  /** The stage that archived it, where the server says. */
+  readonly stage?: string;
   readonly files: number;
   readonly size: number;
 }

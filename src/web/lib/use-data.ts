@@ -10,8 +10,16 @@ export interface Data<T> {
   reload(): void;
 }
 
-export function useData<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[], options: { pollMs?: number; enabled?: boolean } = {}): Data<T> {
-  const [state, setState] = useState<{ data: T | undefined; error: Error | undefined; loading: boolean }>({ data: undefined, error: undefined, loading: true });
+export function useData<T>(
+  load: (signal: AbortSignal) => Promise<T>,
+  deps: readonly unknown[],
+  options: { pollMs?: number; enabled?: boolean } = {},
+): Data<T> {
+  const [state, setState] = useState<{
+    data: T | undefined;
+    error: Error | undefined;
+    loading: boolean;
+  }>({ data: undefined, error: undefined, loading: true });
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
@@ -36,7 +44,8 @@ export function useData<T>(load: (signal: AbortSignal) => Promise<T>, deps: read
         const data = await loadRef.current(controller.signal);
         if (!stopped) setState({ data, error: undefined, loading: false });
       } catch (e) {
-        if (!stopped && !(e instanceof DOMException && e.name === 'AbortError')) setState((s) => ({ data: s.data, error: e as Error, loading: false }));
+        if (!stopped && !(e instanceof DOMException && e.name === 'AbortError'))
+          setState((s) => ({ data: s.data, error: e as Error, loading: false }));
       } finally {
         busy = false;
       }
