@@ -249,15 +249,21 @@ async function streamLogs(
   let closed = false;
   // The socket, not the request: a request's own 'close' fires as soon as it has been read.
   request.raw.socket.once('close', () => (closed = true));
+  // Each pass reads only what is new: per attempt, the chunks after the last one sent.
   const pump = async (): Promise<boolean> => {
-    const logs = await ctx.store.readLogs(run.id, { stage, ...(attempt !== undefined ? { attempt } : {}) });
-    for (const l of logs) {
-      if ((seen.get(l.attempt) ?? 0) >= l.seq) continue;
-      seen.set(l.attempt, l.seq);
-      reply.raw.write(l.text);
+    const st = (await ctx.store.listStages(run.id)).find((s) => s.path === stage);
+    const attempts = attempt !== undefined ? [attempt] : Array.from({ length: Math.max(1, st?.attempt ?? 1) }, (_, i) => i + 1);
+    for (const a of attempts) {
+      for (;;) {
+        const logs = await ctx.store.readLogs(run.id, { stage, attempt: a, afterSeq: seen.get(a) ?? 0, limit: 5000 });
+        for (const l of logs) reply.raw.write(l.text);
+        const last = logs.at(-1);
+        if (last === undefined) break;
+        seen.set(a, last.seq);
+        if (logs.length < 5000) break;
+      }
     }
     const now = await ctx.store.getRun(run.id);
-    const st = (await ctx.store.listStages(run.id)).find((s) => s.path === stage);
     return !now || !ACTIVE.includes(now.status) || (st !== undefined && ['succeeded', 'failed', 'cancelled', 'timed_out', 'skipped', 'unstable'].includes(st.status));
   };
   await new Promise<void>((resolve) => {
