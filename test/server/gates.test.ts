@@ -170,11 +170,16 @@ describe('gates and cancel over the API', { timeout: 120_000 }, () => {
     assert.equal(eventsAfter.filter((e) => e.event === 'gate.decided').length, 1);
   });
 
-  it('an operator decides a poll gate only with "override": true; the audit log says it was an override', async () => {
+  it('an operator decides webhook and poll gates only with "override": true; audited as overrides; no token hash reaches viewers', async () => {
     const repo = env.repo('override', {
       Ottofile: `pipeline {
   stage('Release') {
-    gates { enter { poll { url = 'http://127.0.0.1:9/never' expect = 200 interval = '1s' timeout = '60s' } } }
+    gates {
+      enter {
+        webhook { description = 'the change board' timeout = '60s' }
+        poll { url = 'http://127.0.0.1:9/never' expect = 200 interval = '1s' timeout = '60s' }
+      }
+    }
     steps { sh 'echo released' }
   }
 }
@@ -182,26 +187,38 @@ describe('gates and cancel over the API', { timeout: 120_000 }, () => {
     });
     await env.project('override', repo);
     const created = await operator.trigger('override');
-    await viewer.waitRun(created.id, (r) => r.status === 'waiting', 15_000);
     const path = `/api/v1/runs/${created.id}/stages/Release/approve`;
+    const waitingAt = (kind: string) =>
+      viewer.waitRun(created.id, (r) => (r.gates ?? []).some((g) => g.waiting === true && g.kind === kind), 15_000);
 
+    await waitingAt('webhook');
     const plain = await operator.post(path, { comment: 'go' });
     assert.equal(plain.status, 409, plain.text);
-    assert.match(
+    assert.equal(
       (plain.json as { error: { message: string } }).error.message,
-      /^stage 'Release' waits for http:\/\/127\.0\.0\.1:9\/never to answer 200, not for a person; send \{"override": true\} to decide it in its place$/,
+      `stage 'Release' waits for a callback (the change board), not for a person; send {"override": true} to decide it in its place`,
     );
     assert.equal((await viewer.run(created.id)).status, 'waiting');
     assert.equal((await viewer.post(path, { override: true })).status, 403, 'a viewer cannot');
+    const first = await operator.post(path, { override: true, comment: 'the board met' });
+    assert.equal(first.status, 202, first.text);
 
+    await waitingAt('poll');
+    const again = await operator.post(path, {});
+    assert.equal(again.status, 409);
+    assert.match((again.json as { error: { message: string } }).error.message, /waits for http:\/\/127\.0\.0\.1:9\/never to answer 200, not for a person/);
     const forced = await operator.post(path, { override: true, comment: 'the checker is down' });
     assert.equal(forced.status, 202, forced.text);
     assert.deepEqual(forced.json, { id: created.id, stage: 'Release', decision: 'approved', actor: 'operator (override)' });
+
     const done = await viewer.waitRun(created.id);
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
     assert.match(await viewer.logs(created.id, 'Release'), /released/);
     const audit = await admin.get('/api/v1/audit');
-    assert.match(audit.text, /"action":"gate\.overridden\.approved"/);
+    assert.equal((audit.text.match(/"action":"gate\.overridden\.approved"/g) ?? []).length, 2, audit.text);
+    const events = await viewer.events(created.id);
+    assert.ok(events.some((e) => e.event === 'gate.opened'));
+    assert.ok(!JSON.stringify(events).includes('tokenHash'), 'the callback token hash stays on the server');
   });
 
   it('cancel over the API reaches the step on the agent as SIGTERM (the trap writes its marker)', async () => {

@@ -76,11 +76,18 @@ export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
   );
 }
 
-/** The plan is large and already available at /runs/ID/plan: events carry its hash only. */
+/**
+ * What viewers get of an event: the plan is large and already available at /runs/ID/plan, so
+ * events carry its hash only; a callback token's hash is the server's business alone.
+ */
 function redact(type: string, data: Record<string, unknown>): Record<string, unknown> {
   if (type === 'run.created') {
     const plan = data.plan as { planHash?: string } | undefined;
     return { planHash: plan?.planHash ?? '', reused: data.reused ?? {} };
+  }
+  if (type === 'gate.opened' && 'tokenHash' in data) {
+    const { tokenHash: _hidden, ...rest } = data;
+    return rest;
   }
   return data;
 }
