@@ -171,4 +171,32 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'step output in files, indexed',
+    // log_chunks keeps the text of runs logged before this version (still read); new chunks go to
+    // files next to the database (src/store/sqlite/log-files.ts) and only their place is stored here.
+    sql: `
+      CREATE TABLE log_files (
+        run_num INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        file TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        PRIMARY KEY (run_num, stage, attempt)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE log_index (
+        run_num INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        step INTEGER,
+        stream TEXT NOT NULL,
+        byte_offset INTEGER NOT NULL,
+        byte_length INTEGER NOT NULL,
+        PRIMARY KEY (run_num, stage, attempt, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
