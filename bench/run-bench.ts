@@ -4,13 +4,12 @@
 //      a cold store (a fresh project, no .otto yet) and a warm one (the same project, run before),
 //      the two and the sh floor interleaved run by run;
 //      where start-up goes (bare node, the CLI, the agent process, the phases of a run);
-//   b. a step printing 100 MB, captured and stored (the bytes are checked in the SQLite store);
+//   b. a step printing 100 MB, captured and stored (the bytes are read back through the SQLite store);
 //   c. 8 parallel 1-second stages with --jobs 8;
 //   d. the streaming masker and the agent's capture path in-process (100 MB, 20 secrets).
 // Every result shows the load average and the CPU other processes used meanwhile: the machine is shared.
 
-import Database from 'better-sqlite3';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { benchCapture } from '../src/agent/capture-bench.js';
 import { benchLogText, benchMasking, benchSecrets } from '../src/agent/masking-bench.js';
 import { secretForms } from '../src/agent/masking.js';
+import { SqliteStore } from '../src/store/index.js';
 import { generateNoopPipeline, generateNoopScript, generateOneStepPipeline, generateParallelPipeline } from './generate.js';
 import { fmtDelta, fmtNoise, fmtRate, fmtSamples, NoiseMeter, sample, sampleAsync, summarize, timeProcess, times, type ProcRun, type Samples } from './proc.js';
 import { fmtMs, median, printSection, type Row } from './util.js';
@@ -147,18 +147,32 @@ function runIdFrom(stderr: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** Bytes of step output the store holds for a run, read straight from the SQLite file. */
-function storedStepBytes(dir: string, runId: number | undefined): { bytes: number; chunks: number; dbBytes: number } {
+/**
+ * Bytes of step output the store holds for a run, read back through the store (the text is in log
+ * files beside the database since migration 4), and the size of what the store keeps on disk.
+ */
+async function storedStepBytes(dir: string, runId: number | undefined): Promise<{ bytes: number; chunks: number; dbBytes: number }> {
   const path = join(dir, '.otto', 'otto.db');
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  const store = new SqliteStore(path);
   try {
-    const id = runId ?? (db.prepare('SELECT MAX(num) AS n FROM runs').get() as { n: number }).n;
-    const r = db.prepare('SELECT COALESCE(SUM(length(CAST(text AS BLOB))), 0) AS bytes, COUNT(*) AS chunks FROM log_chunks WHERE run_num = ? AND step IS NOT NULL').get(id) as { bytes: number; chunks: number };
+    const id = runId ?? Number((await store.listRuns({ limit: 1 }))[0]?.id);
+    let bytes = 0;
+    let chunks = 0;
+    for (const c of await store.readLogs(String(id))) {
+      if (c.step === null) continue;
+      bytes += Buffer.byteLength(c.text, 'utf8');
+      chunks++;
+    }
     let dbBytes = 0;
     for (const suffix of ['', '-wal']) dbBytes += statSync(`${path}${suffix}`, { throwIfNoEntry: false })?.size ?? 0;
-    return { ...r, dbBytes };
+    const logs = `${path}-logs`;
+    for (const f of readdirSync(logs, { recursive: true, encoding: 'utf8' })) {
+      const st = statSync(join(logs, f));
+      if (st.isFile()) dbBytes += st.size;
+    }
+    return { bytes, chunks, dbBytes };
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -304,10 +318,10 @@ export async function benchRun(options: RunBenchOptions = {}): Promise<RunSectio
     const floodFloor = sample(floodRuns, 1, () => timeProcess('sh', ['-c', `${FLOOD_SCRIPT} > ${floodOut}`]).ms);
     rmSync(floodOut, { force: true });
     const stored: Array<{ bytes: number; chunks: number; dbBytes: number }> = [];
-    const flood = sample(floodRuns, 0, () => {
+    const flood = await sampleAsync(floodRuns, 0, async () => {
       const dir = projects.create(generateOneStepPipeline(FLOOD_SCRIPT));
       const r = ottoRun(dir);
-      stored.push(storedStepBytes(dir, runIdFrom(r.stderr)));
+      stored.push(await storedStepBytes(dir, runIdFrom(r.stderr)));
       rmSync(dir, { recursive: true, force: true });
       return r.ms;
     });
@@ -329,11 +343,11 @@ export async function benchRun(options: RunBenchOptions = {}): Promise<RunSectio
         note: '(the log path alone: agent capture, transport to otto run, SQLite)',
       },
       {
-        name: 'bytes of step output in the store (SUM(length(text)) in log_chunks)',
+        name: 'bytes of step output in the store (read back with SqliteStore.readLogs)',
         value: stored.map((s) => String(s.bytes)).join(', '),
         target: `${FLOOD_BYTES} each`,
         ok: allStored,
-        note: `(${median(stored.map((s) => s.chunks))} chunks; otto.db + wal ${(median(stored.map((s) => s.dbBytes)) / 1e6).toFixed(1)} MB)`,
+        note: `(${median(stored.map((s) => s.chunks))} chunks; otto.db + wal + log files ${(median(stored.map((s) => s.dbBytes)) / 1e6).toFixed(1)} MB)`,
       },
     ];
 

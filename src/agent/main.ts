@@ -1,14 +1,32 @@
-// Entry point of the local agent process (`node dist/src/agent/main.js`): the stdio agent on fd 0/1.
+// Entry point of the local agent process (`node dist/src/agent/main.js [--frames]`): the stdio agent
+// on fd 0/1. `--frames`: log chunks go framed as raw bytes (what `otto run` asks for); without it,
+// every message is a JSON line.
 
-import { createObjectOps } from './objects/index.js';
+import type { ObjectOps } from './object-ops.js';
 import { StdioAgent } from './stdio-agent.js';
+
+/**
+ * Artifacts and caches go to the object store each job names (a local directory for now). Their code
+ * is loaded by the first job that uses them: most stages never do, and a smaller agent starts sooner.
+ */
+function lazyObjectOps(): ObjectOps {
+  let ops: Promise<ObjectOps> | undefined;
+  const load = (): Promise<ObjectOps> =>
+    (ops ??= import('./objects/index.js').then((m) => m.createObjectOps()));
+  return {
+    store: async (op, ctx) => (await load()).store(op, ctx),
+    fetch: async (op, ctx) => (await load()).fetch(op, ctx),
+    cacheRestore: async (op, ctx) => (await load()).cacheRestore(op, ctx),
+    cacheSave: async (op, ctx) => (await load()).cacheSave(op, ctx),
+  };
+}
 
 const agent = new StdioAgent({
   input: process.stdin,
   output: process.stdout,
   warn: (line) => process.stderr.write(`${line}\n`),
-  // Artifacts and caches go to the object store each job names (a local directory for now).
-  objects: createObjectOps(),
+  objects: lazyObjectOps(),
+  frames: process.argv.includes('--frames'),
 });
 
 // Dying with steps still running would orphan their process groups: stop them first, then exit.

@@ -1,4 +1,5 @@
-// The local agent: AgentCommand JSON lines in, a hello and then AgentEvent JSON lines out.
+// The local agent: AgentCommand JSON lines in, a hello and then AgentEvent JSON lines out (log
+// chunks framed as raw bytes when the orchestrator asks for it; see src/protocol/agent.ts).
 
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -23,7 +24,16 @@ export interface StdioAgentOptions {
   readonly objects?: ObjectOps;
   /** Default: detectCapabilities(). */
   readonly capabilities?: readonly string[];
+  /**
+   * Send 'logs' events as frames (a header line and raw bytes) instead of JSON lines, and let the
+   * reports of steps and their logs wait up to REPORT_COALESCE_MS to share a write (a job's end and
+   * anything at shutdown are written at once). What `otto run` asks for with `--frames`.
+   */
+  readonly frames?: boolean;
 }
+
+/** See StdioAgentOptions.frames. */
+const REPORT_COALESCE_MS = 5;
 
 /** 'local' always; 'sandbox' when bubblewrap is on PATH. */
 export function detectCapabilities(path = process.env.PATH ?? ''): string[] {
@@ -56,7 +66,9 @@ export class StdioAgent {
   });
 
   constructor(private readonly options: StdioAgentOptions) {
-    this.out = new JsonLineWriter(options.output);
+    this.out = new JsonLineWriter(options.output, {
+      coalesceMs: options.frames === true ? REPORT_COALESCE_MS : 0,
+    });
   }
 
   start(): Promise<void> {
@@ -145,7 +157,10 @@ export class StdioAgent {
   }
 
   private emit(e: AgentEvent): void {
-    this.out.write(e);
+    // The orchestrator acts on a job's end (what runs next); the rest only informs.
+    const urgent = e.type === 'job-finished';
+    if (e.type === 'logs' && this.options.frames === true) this.out.writeLogsFrame(e, urgent);
+    else this.out.write(e, urgent);
   }
 
   private maybeDone(): void {

@@ -1,8 +1,7 @@
 // Where local state lives: `$OTTO_HOME`, else `.otto/` in the project directory.
 
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { SqliteStore } from '../store/index.js';
 import { UsageError } from './io.js';
 
@@ -17,9 +16,4 @@ export function openStore(projectDir: string, options: { create: boolean }): Sql
     throw new UsageError(`no runs here: ${db} does not exist`, 'run a pipeline first with otto run, or set OTTO_HOME to the directory that holds otto.db');
   }
   return new SqliteStore(db);
-}
-
-/** The agent's entry script, next to this CLI in the build. */
-export function agentMain(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', 'agent', 'main.js');
 }

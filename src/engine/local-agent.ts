@@ -2,8 +2,7 @@
 // runs user code itself; if the child dies, its jobs are reported lost, never silently dropped.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import type { AgentCommand, AgentEvent, AgentMessage, StageJob } from '../protocol/agent.js';
+import { withTextBytes, type AgentCommand, type AgentEvent, type AgentMessage, type LogChunk, type StageJob } from '../protocol/agent.js';
 import { missingRuntime, type AgentDispatcher } from './agents.js';
 import type { PlanRuntime } from '../protocol/plan.js';
 
@@ -20,11 +19,14 @@ export class LocalAgent implements AgentDispatcher {
   private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
   private readonly open = new Set<string>();
   private exited = false;
+  /** Whether any job was sent: an agent that never had one has nothing to stop and is just killed. */
+  private dispatched = false;
   private stderrTail = '';
   readonly ready: Promise<void>;
 
   constructor(options: LocalAgentOptions) {
-    this.child = spawn(process.execPath, [options.agentMain], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // --frames: log chunks arrive as raw bytes after a header line (src/protocol/agent.ts).
+    this.child = spawn(process.execPath, [options.agentMain, '--frames'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (d: string) => {
       this.stderrTail = (this.stderrTail + d).slice(-2000);
@@ -38,14 +40,9 @@ export class LocalAgent implements AgentDispatcher {
       resolveReady = res;
       rejectReady = rej;
     });
-    const lines = createInterface({ input: this.child.stdout as NodeJS.ReadableStream, crlfDelay: Infinity });
-    lines.on('line', (line) => {
-      let msg: AgentMessage;
-      try {
-        msg = JSON.parse(line) as AgentMessage;
-      } catch {
-        return;
-      }
+    // Started early (while the run is planned), the agent may fail before anyone awaits `ready`.
+    this.ready.catch(() => undefined);
+    const reader = new MessageReader((msg) => {
       if (msg.type === 'hello') {
         this.caps = [...msg.capabilities];
         resolveReady();
@@ -54,11 +51,12 @@ export class LocalAgent implements AgentDispatcher {
       if (msg.type === 'job-finished') this.open.delete(msg.jobId);
       for (const l of this.listeners) l(msg);
     });
+    this.child.stdout?.on('data', (data: Buffer) => reader.push(data));
     this.child.on('exit', (code, signal) => {
       this.exited = true;
       const reason = `the local agent exited (${signal ?? `code ${code ?? '?'}`})${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').pop() ?? ''}` : ''}`;
       rejectReady(new Error(reason));
-      // Let the readline drain what the agent wrote before it died, then report the rest lost.
+      // Let the reader take what the agent wrote before it died, then report the rest lost.
       setImmediate(() => {
         for (const jobId of [...this.open]) {
           this.open.delete(jobId);
@@ -82,6 +80,7 @@ export class LocalAgent implements AgentDispatcher {
   }
 
   dispatch(job: StageJob): void {
+    this.dispatched = true;
     this.open.add(job.jobId);
     if (this.exited) {
       setImmediate(() => {
@@ -114,10 +113,96 @@ export class LocalAgent implements AgentDispatcher {
   async close(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise<void>((res) => this.child.once('exit', () => res()));
+    if (!this.dispatched) {
+      // Started for a run that did not happen (an invalid pipeline, nothing to do): it may still be
+      // booting, and has no steps to stop.
+      this.child.kill('SIGKILL');
+      await exited;
+      return;
+    }
     this.send({ type: 'shutdown' });
     this.child.stdin?.end();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/** A 'logs' header: its chunks carry byte counts, their texts follow it as `bytes` raw bytes. */
+interface FrameHeader {
+  readonly type: 'logs';
+  readonly jobId: string;
+  readonly bytes: number;
+  readonly chunks: ReadonlyArray<Omit<LogChunk, 'text'> & { readonly bytes: number }>;
+}
+
+/**
+ * Splits the agent's stdout into messages: JSON lines, and 'logs' frames (a header line, then raw
+ * bytes). Bytes are scanned for newlines directly; a frame's payload is never searched or parsed.
+ */
+export class MessageReader {
+  /** Pieces of a line not yet ended. */
+  private line: Buffer[] = [];
+  /** The frame whose payload is being read, and its pieces so far. */
+  private frame: FrameHeader | null = null;
+  private payload: Buffer[] = [];
+  private missing = 0;
+
+  constructor(private readonly deliver: (message: AgentMessage) => void) {}
+
+  push(data: Buffer): void {
+    let at = 0;
+    while (at < data.length) {
+      if (this.frame !== null) {
+        const take = Math.min(this.missing, data.length - at);
+        this.payload.push(data.subarray(at, at + take));
+        at += take;
+        this.missing -= take;
+        if (this.missing === 0) this.endFrame();
+        continue;
+      }
+      const nl = data.indexOf(10, at);
+      if (nl < 0) {
+        this.line.push(data.subarray(at));
+        return;
+      }
+      const piece = data.subarray(at, nl);
+      at = nl + 1;
+      const line = this.line.length === 0 ? piece : Buffer.concat([...this.line, piece]);
+      this.line = [];
+      this.onLine(line);
+    }
+  }
+
+  private onLine(line: Buffer): void {
+    let msg: AgentMessage | FrameHeader;
+    try {
+      msg = JSON.parse(line.toString('utf8')) as AgentMessage | FrameHeader;
+    } catch {
+      return; // not a message (a stray line on stdout): ignored, as before framing
+    }
+    if (msg.type === 'logs' && typeof (msg as Partial<FrameHeader>).bytes === 'number') {
+      this.frame = msg as FrameHeader;
+      this.missing = this.frame.bytes;
+      if (this.missing === 0) this.endFrame();
+      return;
+    }
+    this.deliver(msg as AgentMessage);
+  }
+
+  private endFrame(): void {
+    const frame = this.frame as FrameHeader;
+    // Read in one piece, the payload is a view on that read's buffer; in several, they are joined.
+    const bytes = this.payload.length === 1 ? (this.payload[0] as Buffer) : Buffer.concat(this.payload);
+    this.frame = null;
+    this.payload = [];
+    let at = 0;
+    // The texts stay bytes until someone reads them (the store writes the bytes as they are).
+    const chunks = frame.chunks.map((c) => {
+      const chunk = withTextBytes<LogChunk>({ seq: c.seq, step: c.step, stream: c.stream }, bytes.subarray(at, at + c.bytes));
+      at += c.bytes;
+      return chunk;
+    });
+    this.deliver({ type: 'logs', jobId: frame.jobId, chunks });
   }
 }

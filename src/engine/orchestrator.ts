@@ -2,7 +2,7 @@
 // appends them, and carries out the commands the state machine answers with. It never runs user
 // code; agents do. The same orchestrator serves `otto run` and `otto serve`.
 
-import type { AgentEvent, StageJob } from '../protocol/agent.js';
+import { textBytes, withTextBytes, type AgentEvent, type StageJob } from '../protocol/agent.js';
 import type { Plan, PlanStage } from '../protocol/plan.js';
 import type { Store } from '../store/store.js';
 import type { LogRecord, RunStatus, StageRecord } from '../store/types.js';
@@ -17,6 +17,26 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * How long an agent's reports wait to be recorded together (one transaction for a stage's stream of
+ * step events instead of one each). A job's end, or any other input, ends the wait at once: nothing
+ * that decides what runs next is delayed, only what a viewer sees, by at most this long.
+ */
+const REPORT_WINDOW_MS = 10;
+
+/**
+ * A batch holding this much log text is recorded at once: a flood is stored as it comes, rather than
+ * held (as strings the garbage collector keeps copying) until the window ends.
+ */
+const REPORT_WINDOW_MAX_LOG_CHARS = 1024 * 1024;
+
+interface ReportBatch {
+  readonly events: AgentEvent[];
+  logChars: number;
+  /** Ends the batch's wait; set while it waits. */
+  release: (() => void) | null;
+}
 
 /** What the person watching (a terminal, the server's event stream) is told. */
 export interface RunListener {
@@ -71,6 +91,11 @@ export class Orchestrator {
   private failure: unknown;
   /** Notifications in flight: a run does not end before they have been sent and recorded. */
   private readonly pendingNotifications = new Set<Promise<RunEvent[]>>();
+  /**
+   * Agent reports that arrived one after another with no other input between them, waiting in the
+   * input queue as one piece of work (see agentEvents). Closed by any other input, and when it starts.
+   */
+  private openBatch: ReportBatch | null = null;
 
   constructor(private readonly options: OrchestratorOptions) {
     this.clock = options.clock ?? systemClock;
@@ -105,7 +130,7 @@ export class Orchestrator {
         this.running++;
       }
     }
-    this.options.agents.onEvent((e) => this.input(() => this.agentEvent(e)));
+    this.options.agents.onEvent((e) => this.agentReport(e));
     this.options.agents.onLost((jobId, reason) => this.input(() => this.jobLost(jobId, reason)));
     this.options.agents.onAssigned((jobId, agent) =>
       this.input(async () => {
@@ -145,6 +170,12 @@ export class Orchestrator {
   }
 
   private input(work: () => Promise<void>): void {
+    this.openBatch?.release?.();
+    this.openBatch = null;
+    this.enqueue(work);
+  }
+
+  private enqueue(work: () => Promise<void>): void {
     this.queue = this.queue.then(async () => {
       if (this.stopped) return;
       try {
@@ -256,31 +287,90 @@ export class Orchestrator {
     }
   }
 
-  private async agentEvent(e: AgentEvent): Promise<void> {
-    const job = this.stageByJob.get(e.jobId);
-    if (!job) return;
-    switch (e.type) {
-      case 'job-started':
-        return;
-      case 'logs': {
-        const chunks: LogRecord[] = e.chunks.map((c) => ({ stage: job.stage, attempt: job.attempt, seq: c.seq, step: c.step, stream: c.stream, text: c.text }));
-        await this.options.store.appendLogs(this.options.runId, job.stage, job.attempt, chunks);
-        this.options.listener?.logs?.(job.stage, job.attempt, chunks);
-        return;
-      }
-      case 'step-started':
-        await this.record([{ type: 'step.started', at: this.clock.now(), stage: job.stage, attempt: job.attempt, step: e.step, label: e.label }]);
-        return;
-      case 'step-finished':
-        await this.record([
-          { type: 'step.finished', at: this.clock.now(), stage: job.stage, attempt: job.attempt, step: e.step, status: e.status, exitCode: e.exitCode, signal: e.signal, durationMs: e.durationMs, message: e.message },
-        ]);
-        return;
-      case 'job-finished':
-        this.jobDone(e.jobId);
-        await this.record([{ type: 'job.finished', at: this.clock.now(), stage: job.stage, attempt: job.attempt, outcome: e.outcome, message: e.message, lastSeq: e.lastSeq }]);
-        return;
+  /**
+   * An agent report joins the batch still waiting in the queue, if the last input was one, so that
+   * reports arriving together (a busy agent writes several per read) are recorded together. The
+   * order of all inputs is kept: a batch only ever holds reports with nothing else between them.
+   */
+  private agentReport(e: AgentEvent): void {
+    const open = this.openBatch;
+    if (open !== null) {
+      open.events.push(e);
+      if (e.type === 'logs') open.logChars += logSize(e);
+      if (e.type === 'job-finished' || open.logChars >= REPORT_WINDOW_MAX_LOG_CHARS) open.release?.();
+      return;
     }
+    const batch: ReportBatch = { events: [e], logChars: e.type === 'logs' ? logSize(e) : 0, release: null };
+    this.openBatch = batch;
+    this.enqueue(async () => {
+      if (this.openBatch === batch && batch.logChars < REPORT_WINDOW_MAX_LOG_CHARS && !batch.events.some((x) => x.type === 'job-finished')) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(() => batch.release?.(), REPORT_WINDOW_MS);
+          batch.release = () => {
+            batch.release = null;
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      if (this.openBatch === batch) this.openBatch = null;
+      return this.agentEvents(batch.events);
+    });
+  }
+
+  /**
+   * Handles a batch of agent reports in order. Step reports change no stage's status and produce no
+   * commands, so consecutive ones are appended as one transaction, ending with the job's finish when
+   * it follows; consecutive log batches of a job are stored as one. Everything is stored, and told to
+   * the listener, in the order it arrived.
+   */
+  private async agentEvents(batch: readonly AgentEvent[]): Promise<void> {
+    let steps: RunEvent[] = [];
+    const flush = async (): Promise<void> => {
+      if (steps.length === 0) return;
+      const events = steps;
+      steps = [];
+      await this.record(events);
+    };
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i] as AgentEvent;
+      const job = this.stageByJob.get(e.jobId);
+      if (!job) continue;
+      switch (e.type) {
+        case 'job-started':
+          break;
+        case 'logs': {
+          await flush();
+          const chunks: LogRecord[] = [];
+          for (let next: AgentEvent = e; ; next = batch[++i] as AgentEvent) {
+            if (next.type === 'logs') {
+              for (const c of next.chunks) {
+                const bytes = textBytes(c);
+                const fields = { stage: job.stage, attempt: job.attempt, seq: c.seq, step: c.step, stream: c.stream };
+                chunks.push(bytes ? withTextBytes<LogRecord>(fields, bytes) : { ...fields, text: c.text });
+              }
+            }
+            const after = batch[i + 1];
+            if (after?.type !== 'logs' || after.jobId !== e.jobId) break;
+          }
+          await this.options.store.appendLogs(this.options.runId, job.stage, job.attempt, chunks);
+          this.options.listener?.logs?.(job.stage, job.attempt, chunks);
+          break;
+        }
+        case 'step-started':
+          steps.push({ type: 'step.started', at: this.clock.now(), stage: job.stage, attempt: job.attempt, step: e.step, label: e.label });
+          break;
+        case 'step-finished':
+          steps.push({ type: 'step.finished', at: this.clock.now(), stage: job.stage, attempt: job.attempt, step: e.step, status: e.status, exitCode: e.exitCode, signal: e.signal, durationMs: e.durationMs, message: e.message });
+          break;
+        case 'job-finished':
+          this.jobDone(e.jobId);
+          steps.push({ type: 'job.finished', at: this.clock.now(), stage: job.stage, attempt: job.attempt, outcome: e.outcome, message: e.message, lastSeq: e.lastSeq });
+          await flush();
+          break;
+      }
+    }
+    await flush();
   }
 
   private jobDone(jobId: string): void {
@@ -381,4 +471,11 @@ export class Orchestrator {
   get error(): unknown {
     return this.failure;
   }
+}
+
+/** About how much text a 'logs' report holds (bytes when it carries them: its text may not be decoded yet). */
+function logSize(e: Extract<AgentEvent, { type: 'logs' }>): number {
+  let n = 0;
+  for (const c of e.chunks) n += textBytes(c)?.length ?? c.text.length;
+  return n;
 }

@@ -3,8 +3,16 @@
 // dirtied and parallel stages never trample each other. `--in-place` uses the project itself.
 
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, cpSync, existsSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { maybeInGitRepo } from '../plan/git-context.js';
+
+/**
+ * A snapshot with at most this many files is copied into each stage's workspace in-process; a larger
+ * one by `cp -a` (one process, reflinks where the filesystem has them). Starting cp costs a few ms,
+ * which for a small project is most of a short stage's overhead.
+ */
+const IN_PROCESS_COPY_MAX_FILES = 1000;
 
 export interface WorkspacesOptions {
   /** The project directory (where the pipeline file is). */
@@ -26,6 +34,8 @@ export function stageSlug(path: string): string {
 
 export class Workspaces {
   private snapshot: string | undefined;
+  /** Files copied into the snapshot. */
+  private snapshotFiles = 0;
 
   constructor(private readonly options: WorkspacesOptions) {}
 
@@ -41,6 +51,9 @@ export class Workspaces {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dirname(dir), { recursive: true });
     const source = from !== null ? this.dirFor(from) : this.source();
+    // The snapshot holds only what source() put there: directories, regular files and symlinks this
+    // process created. Another stage's workspace can hold anything its steps made: cp -a copies it.
+    if (from === null && this.snapshotFiles <= IN_PROCESS_COPY_MAX_FILES && copySnapshot(source, dir)) return dir;
     if (existsSync(source)) copyTree(source, dir);
     else mkdirSync(dir, { recursive: true });
     return dir;
@@ -58,6 +71,7 @@ export class Workspaces {
       mkdirSync(dirname(to), { recursive: true });
       try {
         cpSync(from, to, { verbatimSymlinks: true, preserveTimestamps: true });
+        this.snapshotFiles++;
       } catch {
         // A tracked file deleted in the working tree: the snapshot holds the tree as it is.
       }
@@ -72,8 +86,8 @@ export class Workspaces {
  * ignored; elsewhere, every file except Otto's own directory and version-control metadata.
  */
 export function projectFiles(project: string): string[] {
-  const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: project, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (git.status === 0) {
+  const git = !maybeInGitRepo(project) ? undefined : spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: project, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (git?.status === 0) {
     return git.stdout.split('\0').filter((f) => f !== '' && !f.startsWith('.otto/') && existsSync(join(project, f)));
   }
   const out: string[] = [];
@@ -88,6 +102,44 @@ export function projectFiles(project: string): string[] {
   };
   walk('');
   return out.sort();
+}
+
+/**
+ * What `cp -a` does for a snapshot (directories, regular files, symlinks; one owner, no hard links):
+ * the same tree with the same modes and timestamps, directories' set after their contents. False,
+ * with nothing left at `to`, if it meets anything else or fails: cp -a is used then.
+ */
+function copySnapshot(from: string, to: string): boolean {
+  try {
+    copySnapshotDir(from, to);
+    return true;
+  } catch {
+    rmSync(to, { recursive: true, force: true });
+    return false;
+  }
+}
+
+function copySnapshotDir(from: string, to: string): void {
+  const st = lstatSync(from);
+  if (!st.isDirectory()) throw new Error(`${from} is not a directory`);
+  mkdirSync(to);
+  for (const name of readdirSync(from)) {
+    const src = join(from, name);
+    const dst = join(to, name);
+    const entry = lstatSync(src);
+    if (entry.isDirectory()) copySnapshotDir(src, dst);
+    else if (entry.isSymbolicLink()) {
+      symlinkSync(readlinkSync(src), dst);
+      lutimesSync(dst, entry.atimeMs / 1000, entry.mtimeMs / 1000);
+    } else if (entry.isFile() && entry.nlink === 1) {
+      // FICLONE: a reflink where the filesystem can, like cp's --reflink=auto; a copy elsewhere.
+      copyFileSync(src, dst, constants.COPYFILE_FICLONE);
+      chmodSync(dst, entry.mode & 0o7777);
+      utimesSync(dst, entry.atimeMs / 1000, entry.mtimeMs / 1000);
+    } else throw new Error(`${src}: not a plain file, directory or link`);
+  }
+  chmodSync(to, st.mode & 0o7777);
+  utimesSync(to, st.atimeMs / 1000, st.mtimeMs / 1000);
 }
 
 /** Copies a directory tree with the system's cp (fast, keeps modes and links), else in-process. */

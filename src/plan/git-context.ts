@@ -1,7 +1,8 @@
 // The trigger context for a local command: flags first, then the git repository the file is in.
 
 import { spawnSync } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { PlanContext, TriggerEvent } from '../protocol/plan.js';
 
 export const TRIGGER_EVENTS: readonly TriggerEvent[] = ['push', 'pull_request', 'tag', 'cron', 'manual', 'api'];
@@ -23,6 +24,19 @@ export class ContextError extends Error {
     readonly help: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Whether git could find a work tree from `dir`: a `.git` (directory, or file for a worktree or a
+ * submodule) in it or a parent, or GIT_DIR / GIT_WORK_TREE set. False means git need not be asked
+ * (asking costs a process); true means it must be, and may still say no.
+ */
+export function maybeInGitRepo(dir: string): boolean {
+  if (process.env.GIT_DIR !== undefined || process.env.GIT_WORK_TREE !== undefined) return true;
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return true;
+    if (dirname(d) === d) return false;
   }
 }
 
@@ -58,7 +72,11 @@ export function resolveContext(pipelineFile: string, flags: ContextFlags): PlanC
   const cwd = dirname(resolve(pipelineFile));
   // Everything given (a server that read it from its mirror): no need to ask git anything.
   const given = flags.branch !== undefined && flags.sha !== undefined && flags.changed !== undefined;
-  const inRepo = !given && git(cwd, ['rev-parse', '--is-inside-work-tree']) === 'true';
+  // One git for three questions (each git is a process): it prints `true` inside a work tree, then
+  // the top-level directory, then HEAD's sha — which an unborn branch lacks (exit 1 after the rest).
+  const probe = given || !maybeInGitRepo(cwd) ? undefined : spawnSync('git', ['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--verify', '--quiet', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const [inside, toplevel, head] = (probe?.stdout ?? '').split('\n');
+  const inRepo = inside === 'true';
   let branch = flags.branch;
   let sha = flags.sha;
   let changedFiles: string[] = [];
@@ -67,19 +85,22 @@ export function resolveContext(pipelineFile: string, flags: ContextFlags): PlanC
       const b = git(cwd, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
       branch = b ?? '';
     }
-    if (sha === undefined) sha = git(cwd, ['rev-parse', '--verify', '--quiet', 'HEAD']) ?? '';
-    const top = git(cwd, ['rev-parse', '--show-toplevel']) ?? cwd;
+    if (sha === undefined) sha = probe?.status === 0 ? (head ?? '').trim() : '';
+    const top = toplevel ? toplevel.trim() : cwd;
     if (flags.base !== undefined) {
       const diff = spawnSync('git', ['diff', '--name-only', flags.base], { cwd: top, encoding: 'utf8' });
       if (diff.status !== 0) {
         throw new ContextError(`--base '${flags.base}' is not a revision of this repository`, 'name a branch, tag or commit, such as --base origin/main');
       }
       changedFiles = diff.stdout.split('\n').filter(Boolean);
-    } else if (sha) {
+    } else if (sha && flags.changed === undefined) {
       changedFiles = (git(top, ['diff', '--name-only', 'HEAD']) ?? '').split('\n').filter(Boolean);
     }
-    const untracked = (git(top, ['ls-files', '--others', '--exclude-standard']) ?? '').split('\n').filter(Boolean);
-    changedFiles = [...new Set([...changedFiles, ...untracked])].sort();
+    // Changed files given are used as they are (below): git is not asked for what would be dropped.
+    if (flags.changed === undefined) {
+      const untracked = (git(top, ['ls-files', '--others', '--exclude-standard']) ?? '').split('\n').filter(Boolean);
+      changedFiles = [...new Set([...changedFiles, ...untracked])].sort();
+    }
   } else if (flags.base !== undefined && !given) {
     throw new ContextError(`--base needs a git repository, but ${cwd} is not in one`, 'drop --base, or run otto inside a git checkout');
   }

@@ -1,5 +1,13 @@
 // The agent protocol (version 1): what the orchestrator sends an agent and what the agent reports.
 // Local mode carries these as JSON lines over the agent child's stdin/stdout; server mode over HTTP.
+//
+// Framed logs (local mode, when the agent is started with `--frames`, as `otto run` does): a 'logs'
+// event on stdout is not one JSON line but a header line followed by raw bytes, so log text is
+// neither escaped into JSON nor parsed back:
+//   {"type":"logs","jobId":"…","bytes":N,"chunks":[{"seq":1,"step":0,"stream":"stdout","bytes":n1},…]}\n
+//   <N bytes: each chunk's text as UTF-8, in chunk order, n1 + n2 + … = N; no separator after>
+// Every other message is still one JSON line. The types below stay the in-memory shape on both sides
+// (a chunk's `text` is rebuilt from its bytes).
 
 import type { Op, PlanRuntime } from './plan.js';
 
@@ -43,6 +51,29 @@ export interface StageJob {
 
 export type StepStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped';
 export type StageOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+
+/**
+ * A chunk (or a LogRecord made from one) read from a frame may carry the UTF-8 bytes of its text under
+ * this key, not enumerable; its `text` is then decoded from them when first read. A store may write
+ * the bytes instead of encoding the text again (a flood passes through `otto run` without becoming
+ * strings it never shows).
+ */
+export const TEXT_BYTES: unique symbol = Symbol.for('otto.textBytes');
+
+/** `fields` with a `text` decoded from `bytes` when first read, and the bytes under TEXT_BYTES. */
+export function withTextBytes<T extends { readonly text: string }>(fields: Omit<T, 'text'>, bytes: Buffer): T {
+  let text: string | undefined;
+  const out = Object.defineProperty({ ...fields }, 'text', {
+    enumerable: true,
+    get: () => (text ??= bytes.toString('utf8')),
+  });
+  return Object.defineProperty(out, TEXT_BYTES, { value: bytes }) as unknown as T;
+}
+
+/** The UTF-8 bytes a chunk or record carries (see TEXT_BYTES), if any. */
+export function textBytes(x: { readonly text: string }): Buffer | undefined {
+  return (x as { [TEXT_BYTES]?: Buffer })[TEXT_BYTES];
+}
 
 /** One chunk of output. `seq` increases by one per chunk within a job, from 1. */
 export interface LogChunk {

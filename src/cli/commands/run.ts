@@ -1,33 +1,19 @@
 // `otto run [FILE]`: plan the pipeline and run it here, with the same engine the server uses.
+//
+// Start-up is most of a short run, so this module loads little by itself: the local agent's process
+// is started first, and the planner, the store and the engine are loaded while it boots.
 
 import { existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { userInfo } from 'node:os';
-import { diagnosticToJson, renderDiagnostics } from '../../lang/index.js';
-import { ContextError, inferPipeline, planFile, type ContextFlags } from '../../plan/index.js';
-import {
-  createRun,
-  LocalAgent,
-  LocalJobs,
-  localOwner,
-  missingRuntime,
-  Orchestrator,
-  StoreLocks,
-  Workspaces,
-  type GateHost,
-  type CallbackTokens,
-  type Notifier,
-  type SecretSource,
-} from '../../engine/index.js';
+import { fileURLToPath } from 'node:url';
+import type { ContextFlags } from '../../plan/index.js';
+import type { GateHost, CallbackTokens, Notifier, Orchestrator, SecretSource } from '../../engine/index.js';
+import { LocalAgent } from '../../engine/local-agent.js';
 import type { Plan } from '../../protocol/plan.js';
 import type { RunRecord, Store } from '../../store/index.js';
 import { displayPath, EXIT, UsageError, useColor, writeErr, writeOut } from '../io.js';
 import { didYouMean } from '../../util/suggest.js';
-import { agentMain, openStore, ottoHome } from '../home.js';
-import { PlainView, TreeView } from '../ui/run-view.js';
-import { printSummary, runJson } from '../ui/summary.js';
-import { assertReadable } from './check.js';
-import { libraryCacheRoot } from '../../plan/library-cache.js';
 
 export interface RunOptions extends ContextFlags {
   readonly jobs?: string;
@@ -47,13 +33,20 @@ export interface RunExtensions {
     announce: (message: string) => void;
     callbacks: CallbackTokens | undefined;
   }) => GateHost | undefined;
-  readonly callbacks?: (ctx: { store: Store }) => CallbackTokens;
+  readonly callbacks?: (ctx: { store: Store }) => CallbackTokens | undefined;
   readonly close?: () => Promise<void>;
   /** Stage paths approved in advance (checked against the plan). */
   readonly approve?: readonly string[];
   readonly secrets?: (ctx: { store: Store; project: string }) => SecretSource | undefined;
   readonly notifier?: (ctx: { store: Store; project: string }) => Notifier | undefined;
   readonly maskValues?: readonly string[];
+  /** Loads what the hooks above need for this plan; awaited before any of them is called. */
+  readonly load?: (plan: Plan) => Promise<void>;
+}
+
+/** The agent's entry script, next to this CLI in the build (dist/src/agent/main.js). */
+export function agentMain(): string {
+  return fileURLToPath(new URL('../../agent/main.js', import.meta.url));
 }
 
 export function parseJobs(value: string | undefined, fallback: number): number {
@@ -65,7 +58,29 @@ export function parseJobs(value: string | undefined, fallback: number): number {
 
 export async function runRun(fileArg: string | undefined, options: RunOptions, ext: RunExtensions = {}): Promise<number> {
   const maxJobs = parseJobs(options.jobs, Math.max(1, (await import('node:os')).availableParallelism()));
-  let file = fileArg ?? 'Ottofile';
+  const file = fileArg ?? 'Ottofile';
+  // The agent boots (a Node process: ~100 ms) while this process loads the planner and plans; it is
+  // first waited for in drive(). Not when the file named is missing: that is an error at once.
+  const agent = fileArg === undefined || existsSync(file) ? new LocalAgent({ agentMain: agentMain() }) : undefined;
+  try {
+    return await planAndRun(fileArg, file, maxJobs, options, ext, agent);
+  } finally {
+    await agent?.close();
+  }
+}
+
+async function planAndRun(fileArg: string | undefined, file: string, maxJobs: number, options: RunOptions, ext: RunExtensions, agent: LocalAgent | undefined): Promise<number> {
+  driveModules().catch(() => undefined); // loaded alongside, for drive() (which reports a failure)
+  const [{ diagnosticToJson, renderDiagnostics }, { planFile }, { ContextError }, { inferPipeline }, { assertReadable }, { openStore }, { createRun }, { localOwner }] = await Promise.all([
+    import('../../lang/index.js'),
+    import('../../plan/plan-file.js'),
+    import('../../plan/git-context.js'),
+    import('../../plan/infer.js'),
+    import('./check.js'),
+    import('../home.js'),
+    import('../../engine/create-run.js'),
+    import('../../engine/locks.js'),
+  ]);
   let text: string | undefined;
   if (fileArg === undefined && !existsSync(file)) {
     const inferred = inferPipeline(process.cwd());
@@ -99,7 +114,7 @@ export async function runRun(fileArg: string | undefined, options: RunOptions, e
         message: 'the pipeline is invalid; nothing ran',
         diagnostics: planned.diagnostics.map((d) => diagnosticToJson(d, displayPath(d.source.path))),
       });
-      if (options.json) writeOut(JSON.stringify({ ...runJson(run, []), diagnostics: planned.diagnostics.map((d) => diagnosticToJson(d, displayPath(d.source.path))) }, null, 2));
+      if (options.json) writeOut(JSON.stringify({ ...(await import('../ui/summary.js')).runJson(run, []), diagnostics: planned.diagnostics.map((d) => diagnosticToJson(d, displayPath(d.source.path))) }, null, 2));
       else {
         writeErr(renderDiagnostics(planned.diagnostics, { color: useColor(process.stderr), displayPath }));
         writeErr(`\nrun ${run.id}: invalid pipeline; nothing ran`);
@@ -109,7 +124,7 @@ export async function runRun(fileArg: string | undefined, options: RunOptions, e
     const plan = planned.plan;
     checkApprovals(plan, ext.approve ?? []);
     const run = await createRun(store, { project: projectName(projectDir), plan, trigger, owner: localOwner(), at: Date.now() });
-    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
+    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true, ...(agent ? { agent } : {}) }, ext);
   } finally {
     await store.close();
   }
@@ -156,18 +171,45 @@ export interface DriveOptions {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly reusedWorkspaces?: ReadonlyMap<string, string>;
+  /** An agent already started (otto run starts it early); drive closes it. Default: a new one. */
+  readonly agent?: LocalAgent;
+}
+
+let driveModulesLoading: ReturnType<typeof loadDriveModules> | undefined;
+
+/** What drive() needs, loaded once (otto run starts loading it while it plans). */
+function driveModules(): ReturnType<typeof loadDriveModules> {
+  return (driveModulesLoading ??= loadDriveModules());
+}
+
+function loadDriveModules() {
+  return Promise.all([
+    import('../home.js'),
+    import('../ui/run-view.js'),
+    import('../ui/summary.js'),
+    import('../../plan/library-cache.js'),
+    import('../../engine/orchestrator.js'),
+    import('../../engine/local-jobs.js'),
+    import('../../engine/locks.js'),
+    import('../../engine/workspaces.js'),
+    import('../../engine/agents.js'),
+  ]);
 }
 
 /** Runs (or resumes) a recorded run to its end in this process, showing it as it goes. */
 export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir: string, options: DriveOptions, ext: RunExtensions = {}): Promise<number> {
+  const agent = options.agent ?? new LocalAgent({ agentMain: agentMain() });
+  const [{ ottoHome }, { PlainView, TreeView }, { printSummary, runJson }, { libraryCacheRoot }, { Orchestrator }, { LocalJobs }, { StoreLocks, localOwner }, { Workspaces }, { missingRuntime }] = await driveModules();
   const home = ottoHome(projectDir);
   const interactive = process.stdout.isTTY === true && !options.json;
   const color = useColor(process.stdout);
   const view = options.json ? undefined : interactive ? new TreeView({ out: process.stdout, color }) : new PlainView({ out: process.stdout, color, quiet: options.quiet });
-  const agent = new LocalAgent({ agentMain: agentMain() });
-  await agent.ready.catch((e: Error) => {
-    throw new UsageError(`the local agent did not start: ${e.message}`, 'reinstall with npm ci; set OTTO_DEBUG=1 for details');
-  });
+  await Promise.all([
+    agent.ready.catch((e: Error) => {
+      throw new UsageError(`the local agent did not start: ${e.message}`, 'reinstall with npm ci; set OTTO_DEBUG=1 for details');
+    }),
+    ext.load?.(plan),
+  ]);
   const caps = agent.capabilities();
   for (const s of plan.stages) {
     const missing = s.skip === null ? missingRuntime(s.runtime, caps) : undefined;
@@ -228,11 +270,13 @@ export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir
     if (view instanceof TreeView) view.stop();
     if (view instanceof PlainView) view.flush();
     if (orchestrator.error) throw orchestrator.error;
-    await agent.close();
+    // The agent has no job left: it exits while the summary is printed (and is waited for before this returns).
+    const closing = agent.close();
     const final = (await store.getRun(run.id)) as RunRecord;
     const stages = await store.listStages(run.id);
     if (options.json) writeOut(JSON.stringify(runJson(final, stages), null, 2));
     else printSummary(final, stages, { color: useColor(process.stderr), out: process.stderr });
+    await closing;
     return status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
   } finally {
     process.off('SIGINT', onSigint);
