@@ -101,7 +101,7 @@ export const SUCCESS: Readonly<Record<string, string>> = {
   'GET /api/v1/runs/{id}/stages/{*}':
     '200 `text/plain`: the log of the stage whose path precedes `/logs` (`…/stages/Deploy/Production/logs`); `?attempt=N` for one attempt; with `?follow=1` it streams until the stage ends',
   'POST /api/v1/runs/{id}/stages/{*}':
-    '202 `{"id", "stage", "decision", "actor"}` for `…/stages/PATH/approve` or `…/stages/PATH/reject`; the body may hold `{"comment": "…"}` (up to 2000 characters)',
+    '202 `{"id", "stage", "decision", "actor"}` for `…/stages/PATH/approve` or `…/stages/PATH/reject`; the body may hold `{"comment": "…"}` (up to 2000 characters) and, to decide a webhook or poll gate in place of its system, `"override": true` (the actor is then `NAME (override)`)',
   'POST /api/v1/callbacks/{token}':
     '200 `{"ok": true, "run", "stage", "decision"}` (`passed` or `failed`)',
   'GET /api/v1/events':
