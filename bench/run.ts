@@ -2,8 +2,8 @@
 // Not a test: timings depend on the machine. Pass section names to run only some
 // (`npm run bench run`, `npm run bench peers`).
 //
-// Sections: language, plan, run (otto run end to end, bench/run-bench.ts), objects (bench/objects.ts)
-// and peers (Buildbot on this machine, bench/peers.ts). Peers takes minutes and may install Debian packages, so a plain
+// Sections: language, plan, run (otto run end to end, bench/run-bench.ts), objects (bench/objects.ts),
+// server (bench/server.ts), ui (the built web UI in Chromium, bench/ui.ts) and peers (Buildbot on this machine, bench/peers.ts). Peers takes minutes and may install Debian packages, so a plain
 // `npm run bench` includes it only when OTTO_BENCH_PEERS=1 or buildbot is already installed, and says
 // which; `npm run bench peers` runs it (installing buildbot with apt-get if needed); OTTO_BENCH_PEERS=0
 // skips it always.
@@ -13,6 +13,7 @@ import { printLanguage } from './lang.js';
 import { peersByDefault, printPeers } from './peers.js';
 import { printPlan } from './plan.js';
 import { printRun } from './run-bench.js';
+import { printSection } from './util.js';
 
 const sections: Record<string, () => void | Promise<void>> = {
   language: printLanguage,
@@ -20,6 +21,12 @@ const sections: Record<string, () => void | Promise<void>> = {
   run: printRun,
   objects: async () => (await import('./objects.js')).printObjects(),
   server: async () => (await import('./server.js')).printServer(),
+  ui: async () => {
+    const { benchUi, uiBenchSkipReason } = await import('./ui.js');
+    const skip = uiBenchSkipReason();
+    if (skip) console.log(`\n## Web UI (headless Chromium)\n\nskipped: ${skip}`);
+    else printSection('Web UI (headless Chromium)', await benchUi());
+  },
   peers: printPeers,
 };
 

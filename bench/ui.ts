@@ -1,7 +1,7 @@
 // Web UI benchmark: the built UI (dist/web) in Debian's headless Chromium, served by the same
 // handler `otto serve` uses, against a stand-in API with real sizes: a run of a 512-stage matrix
 // plan, a 500-stage plan with parallel groups and gates, and a stage with a 100 MB log.
-// Run: npm run build && node dist/bench/ui.js
+// Run: npm run bench ui (or node dist/bench/ui.js after npm run build).
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -177,6 +177,13 @@ async function frames(
     longTasks: r.long.length,
     longest: Math.max(0, ...r.long),
   };
+}
+
+/** Why the UI benchmark cannot run here (no browser, no built UI), or null. */
+export function uiBenchSkipReason(): string | null {
+  if (!existsSync(CHROMIUM)) return `no browser at ${CHROMIUM} (apt-get install -y chromium, or set OTTO_CHROMIUM)`;
+  if (!existsSync(join(repoRoot, 'dist', 'web', 'index.html'))) return 'the web UI is not built (npm run build:web)';
+  return null;
 }
 
 export async function benchUi(): Promise<Row[]> {
