@@ -42,6 +42,8 @@ export function isFinished(status: StageStatus): boolean {
 export class RunMachine {
   readonly stages = new Map<string, StageState>();
   readonly order: string[] = [];
+  /** Each stage's nested stages, in order (for the status people see of a parent). */
+  private readonly children = new Map<string, string[]>();
   plan: Plan | undefined;
   status: RunStatus = 'queued';
   startedAt: number | null = null;
@@ -207,6 +209,7 @@ export class RunMachine {
       };
       this.stages.set(p.path, s);
       this.order.push(p.path);
+      if (p.parent) this.children.set(p.parent, [...(this.children.get(p.parent) ?? []), p.path]);
       this.changed.add(p.path);
     }
   }
@@ -480,7 +483,7 @@ export class RunMachine {
     const s = this.stages.get(path) as StageState;
     // The plan already says it will not run; it only waits for its turn to say so.
     if (s.status === 'pending' && s.plan.skip !== null) return 'skipped';
-    const children = this.order.filter((p) => this.stages.get(p)?.plan.parent === path);
+    const children = this.children.get(path) ?? [];
     if (children.length === 0 || !DONE_OK.includes(s.status)) return s.status;
     const kids = children.map((c) => this.displayStatus(c));
     if (kids.some((k) => k === 'running' || k === 'queued')) return 'running';
