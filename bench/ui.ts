@@ -12,6 +12,7 @@ import { serveWeb } from '../src/cli/ui-routes.js';
 import { loadProgramFromSource, SourceFile } from '../src/lang/index.js';
 import { compilePlan } from '../src/plan/index.js';
 import type { Plan, PlanContext } from '../src/protocol/plan.js';
+import { FLAGS } from '../test/ui/browser.js';
 import { generateMatrixPipeline, generatePipeline } from './generate.js';
 import { median, printSection, type Row } from './util.js';
 
@@ -202,16 +203,7 @@ export async function benchUi(): Promise<Row[]> {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: FLAGS,
     viewport: { width: 1440, height: 900 },
   });
   await browser.addInitScript("sessionStorage.setItem('otto.token', 'bench')");

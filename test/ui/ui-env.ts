@@ -3,11 +3,12 @@
 // a loopback proxy in front of the server whose connections the test can cut (a dropped network).
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ottoBin } from '../helpers.js';
+import { gitRepo } from '../server/server-helpers.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -195,22 +196,7 @@ export class UiEnv {
 
   /** A git repository with the given files committed on main; returns its path. */
   repo(name: string, files: Record<string, string>): string {
-    const dir = join(this.root, 'repos', name);
-    mkdirSync(dir, { recursive: true });
-    const env = {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'Otto Test',
-      GIT_AUTHOR_EMAIL: 'test@example.com',
-      GIT_COMMITTER_NAME: 'Otto Test',
-      GIT_COMMITTER_EMAIL: 'test@example.com',
-    };
-    const git = (...args: string[]): string =>
-      execFileSync('git', args, { cwd: dir, env, encoding: 'utf8' }).trim();
-    git('-c', 'init.defaultBranch=main', 'init', '-q');
-    for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
-    git('add', '-A');
-    git('commit', '-q', '-m', 'first');
-    return dir;
+    return gitRepo(join(this.root, 'repos', name), files).dir;
   }
 
   /** JSON over HTTP straight to the server (not through the proxy). */

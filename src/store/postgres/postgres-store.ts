@@ -5,6 +5,7 @@
 // Transactions run at READ COMMITTED: every statement after a lock sees what the previous holder
 // committed.
 
+import { RUN_PROJECTION_COLUMNS } from '../projection-columns.js';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { Plan } from '../../protocol/plan.js';
@@ -280,13 +281,7 @@ export class PostgresStore implements Store {
       const args: unknown[] = [num, seq];
       const run = projection?.run;
       if (run) {
-        for (const [key, column] of [
-          ['status', 'status'],
-          ['startedAt', 'started_at'],
-          ['finishedAt', 'finished_at'],
-          ['message', 'message'],
-          ['owner', 'owner'],
-        ] as const) {
+        for (const [key, column] of RUN_PROJECTION_COLUMNS) {
           if (run[key] !== undefined) sets.push(`${column} = $${args.push(run[key])}`);
         }
       }

@@ -2,6 +2,7 @@
 // share one file (one writer at a time, readers never blocked). Step output goes to files beside the
 // database, indexed here (log-files.ts).
 
+import { RUN_PROJECTION_COLUMNS } from '../projection-columns.js';
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -216,13 +217,7 @@ export class SqliteStore implements Store {
     const args: unknown[] = [seq];
     const run = projection?.run;
     if (run) {
-      for (const [key, column] of [
-        ['status', 'status'],
-        ['startedAt', 'started_at'],
-        ['finishedAt', 'finished_at'],
-        ['message', 'message'],
-        ['owner', 'owner'],
-      ] as const) {
+      for (const [key, column] of RUN_PROJECTION_COLUMNS) {
         if (run[key] !== undefined) {
           sets.push(`${column} = ?`);
           args.push(run[key]);
