@@ -14,7 +14,11 @@ export interface AgentDispatcher {
   /** Hands a job to an agent; events about it arrive through `onEvent`. */
   dispatch(job: StageJob): void;
   cancel(jobId: string, reason: string): void;
-  onEvent(listener: (event: AgentEvent) => void): void;
+  /**
+   * Reports from agents. A listener may return a promise that settles once the report is recorded:
+   * a remote agent's delivery is acknowledged only after that, since the agent then forgets it.
+   */
+  onEvent(listener: (event: AgentEvent) => void | Promise<void>): void;
   /** Called when an agent is gone with jobs unfinished. */
   onLost(listener: (jobId: string, reason: string) => void): void;
   /** Called when an agent has taken a dispatched job (local: at once; a server: when claimed). */

@@ -34,6 +34,8 @@ const REPORT_WINDOW_MAX_LOG_CHARS = 1024 * 1024;
 interface ReportBatch {
   readonly events: AgentEvent[];
   logChars: number;
+  /** Settles when the batch is recorded (rejects when it could not be). */
+  recorded: Promise<void>;
   /** Ends the batch's wait; set while it waits. */
   release: (() => void) | null;
 }
@@ -172,19 +174,32 @@ export class Orchestrator {
   private input(work: () => Promise<void>): void {
     this.openBatch?.release?.();
     this.openBatch = null;
-    this.enqueue(work);
+    void this.enqueue(work); // a failure stops the run (enqueue): nobody here waits for it
   }
 
-  private enqueue(work: () => Promise<void>): void {
+  /** Queues work after every earlier input; the promise settles when it has run (or never will). */
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    let settle!: (error?: unknown) => void;
+    const ran = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // Most callers do not wait for their work; a failure is handled below, not unhandled there.
+    ran.catch(() => undefined);
     this.queue = this.queue.then(async () => {
-      if (this.stopped) return;
+      if (this.stopped) {
+        settle(new Error(`run ${this.options.runId} is not being driven here any more`));
+        return;
+      }
       try {
         await work();
+        settle();
       } catch (e) {
+        settle(e);
         this.failure = e;
         await this.stop();
       }
     });
+    return ran;
   }
 
   /** Appends events and carries out what they call for. */
@@ -292,17 +307,17 @@ export class Orchestrator {
    * reports arriving together (a busy agent writes several per read) are recorded together. The
    * order of all inputs is kept: a batch only ever holds reports with nothing else between them.
    */
-  private agentReport(e: AgentEvent): void {
+  private agentReport(e: AgentEvent): Promise<void> {
     const open = this.openBatch;
     if (open !== null) {
       open.events.push(e);
       if (e.type === 'logs') open.logChars += logSize(e);
       if (e.type === 'job-finished' || open.logChars >= REPORT_WINDOW_MAX_LOG_CHARS) open.release?.();
-      return;
+      return open.recorded;
     }
-    const batch: ReportBatch = { events: [e], logChars: e.type === 'logs' ? logSize(e) : 0, release: null };
+    const batch: ReportBatch = { events: [e], logChars: e.type === 'logs' ? logSize(e) : 0, release: null, recorded: Promise.resolve() };
     this.openBatch = batch;
-    this.enqueue(async () => {
+    batch.recorded = this.enqueue(async () => {
       if (this.openBatch === batch && batch.logChars < REPORT_WINDOW_MAX_LOG_CHARS && !batch.events.some((x) => x.type === 'job-finished')) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => batch.release?.(), REPORT_WINDOW_MS);
@@ -316,6 +331,7 @@ export class Orchestrator {
       if (this.openBatch === batch) this.openBatch = null;
       return this.agentEvents(batch.events);
     });
+    return batch.recorded;
   }
 
   /**

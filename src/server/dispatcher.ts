@@ -55,7 +55,7 @@ export class RemoteDispatcher implements AgentDispatcher {
   private readonly ranBy = new Map<string, string>();
   /** When each job was taken by its agent, until its first step starts (dispatch latency). */
   private readonly awaitingFirstStep = new Map<string, number>();
-  private readonly eventListeners: Array<(e: AgentEvent) => void> = [];
+  private readonly eventListeners: Array<(e: AgentEvent) => void | Promise<void>> = [];
   private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
   private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
   private readonly waitingListeners: Array<(jobId: string, reason: string) => void> = [];
@@ -117,7 +117,8 @@ export class RemoteDispatcher implements AgentDispatcher {
       this.pending.splice(i, 1);
       this.routing.delete(jobId);
       const finished: AgentEvent = { type: 'job-finished', jobId, outcome: 'cancelled', message: reason, durationMs: 0, lastSeq: 0, artifacts: [] };
-      for (const l of this.eventListeners) l(finished);
+      // No agent waits for an ack of this one; a failure to record it stops the run.
+      for (const l of this.eventListeners) void l(finished);
       return;
     }
     const agentId = this.jobAgent.get(jobId);
@@ -127,7 +128,7 @@ export class RemoteDispatcher implements AgentDispatcher {
     this.wake(agent.record.id);
   }
 
-  onEvent(listener: (event: AgentEvent) => void): void {
+  onEvent(listener: (event: AgentEvent) => void | Promise<void>): void {
     this.eventListeners.push(listener);
   }
 
@@ -311,18 +312,24 @@ export class RemoteDispatcher implements AgentDispatcher {
     const agent = this.agents.get(agentId);
     if (agent) agent.lastSeen = this.now();
     let ack = record.lastEventSeq;
+    let finished = false;
+    const recorded: Array<void | Promise<void>> = [];
     for (const n of [...events].sort((a, b) => a.eventSeq - b.eventSeq)) {
       if (n.eventSeq <= ack) continue;
       if (n.eventSeq !== ack + 1) break; // a gap: wait for the missing ones
       if (n.event.type === 'logs') this.options.metrics?.logBytes(n.event.chunks.reduce((s, c) => s + Buffer.byteLength(c.text), 0));
       if (n.event.type === 'step-started' || n.event.type === 'job-finished') this.firstStep(jobId);
-      for (const l of this.eventListeners) l(n.event);
+      for (const l of this.eventListeners) recorded.push(l(n.event));
       ack = n.eventSeq;
-      if (n.event.type === 'job-finished') {
-        await this.options.store.finishAgentJob(jobId, this.now());
-        agent?.jobs.delete(jobId);
-        this.jobAgent.delete(jobId);
-      }
+      if (n.event.type === 'job-finished') finished = true;
+    }
+    // The agent forgets what is acknowledged, so only what the run has recorded is: a server
+    // killed before that hears it again from the agent.
+    await Promise.all(recorded);
+    if (finished) {
+      await this.options.store.finishAgentJob(jobId, this.now());
+      agent?.jobs.delete(jobId);
+      this.jobAgent.delete(jobId);
     }
     if (ack > record.lastEventSeq) await this.options.store.setAgentJobSeq(jobId, ack);
     const cancel = agent?.cancels.find((c) => c.jobId === jobId);

@@ -287,7 +287,7 @@ function lastDispatch(events: readonly RunEvent[], stage: string): string | unde
 
 /** The dispatcher as one run sees it: only its own jobs' reports. */
 class RunDispatcher implements AgentDispatcher {
-  private readonly eventListeners: Array<(e: AgentEvent) => void> = [];
+  private readonly eventListeners: Array<(e: AgentEvent) => void | Promise<void>> = [];
   private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
   private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
   private readonly waitingListeners: Array<(jobId: string, reason: string) => void> = [];
@@ -306,7 +306,7 @@ class RunDispatcher implements AgentDispatcher {
   cancel(jobId: string, reason: string): void {
     this.inner.cancel(jobId, reason);
   }
-  onEvent(l: (e: AgentEvent) => void): void {
+  onEvent(l: (e: AgentEvent) => void | Promise<void>): void {
     this.eventListeners.push(l);
   }
   onLost(l: (jobId: string, reason: string) => void): void {
@@ -319,8 +319,9 @@ class RunDispatcher implements AgentDispatcher {
     this.waitingListeners.push(l);
   }
   async close(): Promise<void> {}
-  event(e: AgentEvent): void {
-    for (const l of this.eventListeners) l(e);
+  /** Settles when every listener has recorded the report. */
+  async event(e: AgentEvent): Promise<void> {
+    await Promise.all(this.eventListeners.map((l) => l(e)));
   }
   lost(jobId: string, reason: string): void {
     for (const l of this.lostListeners) l(jobId, reason);
