@@ -118,7 +118,7 @@ export class RemoteDispatcher implements AgentDispatcher {
       this.routing.delete(jobId);
       const finished: AgentEvent = { type: 'job-finished', jobId, outcome: 'cancelled', message: reason, durationMs: 0, lastSeq: 0, artifacts: [] };
       // No agent waits for an ack of this one; a failure to record it stops the run.
-      for (const l of this.eventListeners) void l(finished);
+      for (const l of this.eventListeners) void Promise.resolve(l(finished)).catch(() => undefined);
       return;
     }
     const agentId = this.jobAgent.get(jobId);
