@@ -1,7 +1,6 @@
 // Entry point of the remote agent, for `otto agent --server URL`: resolves the options, runs the
 // agent until a signal stops it, and returns the exit code (the CLI owns the process).
 
-import { readFileSync } from 'node:fs';
 import {
   AGENT_EXIT,
   AgentOptionsError,
@@ -10,6 +9,7 @@ import {
   resolveRemoteAgentOptions,
   type RemoteAgentOptions,
 } from './remote/index.js';
+import { packageVersion } from '../util/install.js';
 
 export type { RemoteAgentOptions } from './remote/index.js';
 
@@ -62,13 +62,4 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
 }
 
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(
-      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
-    ) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+

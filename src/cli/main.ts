@@ -1,14 +1,10 @@
 // The composition root of the otto command: parses arguments and dispatches to commands.
 
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
 import pc from 'picocolors';
+import { packageVersion } from '../util/install.js';
 import { EXIT, exitQuietlyOnBrokenPipe, UsageError, useColor, writeErr } from './io.js';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 /** Runs a command's body, turning its result into the process exit code. */
 type Action = () => number | Promise<number>;
@@ -18,7 +14,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 function build(setExit: (code: number) => void): Command {
   const program = new Command('otto')
     .description('Otto: continuous delivery modelled in a small, deterministic language.')
-    .version(version(), '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false })
@@ -243,7 +239,7 @@ function build(setExit: (code: number) => void): Command {
     .action(async (opts: Record<string, string | undefined>) => {
       const { runServe } = await import('./commands/serve.js');
       const { uiRoutes } = await import('./ui-routes.js');
-      await act(() => runServe(opts, version(), uiRoutes))();
+      await act(() => runServe(opts, packageVersion(), uiRoutes))();
     });
 
   program

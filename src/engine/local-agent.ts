@@ -26,7 +26,7 @@ export class LocalAgent implements AgentDispatcher {
 
   constructor(options: LocalAgentOptions) {
     // --frames: log chunks arrive as raw bytes after a header line (src/protocol/agent.ts).
-    this.child = spawn(process.execPath, [options.agentMain, '--frames'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = adoptPrestarted(options.agentMain) ?? spawn(process.execPath, [options.agentMain, '--frames'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (d: string) => {
       this.stderrTail = (this.stderrTail + d).slice(-2000);
@@ -126,6 +126,21 @@ export class LocalAgent implements AgentDispatcher {
     await exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * The agent bin/otto started before loading the CLI (it saves the CLI's load time from the run's
+ * start-up), when it runs the same entry script; it was unreferenced so as not to hold the process.
+ */
+function adoptPrestarted(agentMain: string): ChildProcess | undefined {
+  const key = Symbol.for('otto.prestartedAgent');
+  const slot = globalThis as unknown as Record<symbol, { agentMain: string; child: ChildProcess } | undefined>;
+  const pre = slot[key];
+  if (pre === undefined || pre.agentMain !== agentMain || pre.child.exitCode !== null || pre.child.signalCode !== null) return undefined;
+  slot[key] = undefined;
+  pre.child.ref();
+  for (const s of [pre.child.stdin, pre.child.stdout, pre.child.stderr] as Array<{ ref?: () => void } | null>) s?.ref?.();
+  return pre.child;
 }
 
 /** A 'logs' header: its chunks carry byte counts, their texts follow it as `bytes` raw bytes. */

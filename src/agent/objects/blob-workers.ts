@@ -7,6 +7,7 @@
 // where workers cannot start, use the main thread in time slices.
 
 import { existsSync } from 'node:fs';
+import { buildFile } from '../../util/install.js';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -59,7 +60,7 @@ export class BlobWorkers {
   constructor(
     private readonly size = Math.max(1, Math.min(4, availableParallelism())),
     /** The worker's script (tests start a broken one to see the fallback). */
-    private readonly script = new URL('./blob-worker.js', import.meta.url),
+    private readonly script: string | URL = buildFile('agent/objects/blob-worker.js'),
   ) {}
 
   /** False when the pool cannot start here (the caller then works on the main thread). */
@@ -123,9 +124,9 @@ export class BlobWorkers {
     if (this.broken) return null;
     try {
       const url = this.script;
+      const file = typeof url === 'string' ? url : fileURLToPath(url);
       // Run from TypeScript sources (a loader such as tsx), there is no compiled worker to start.
-      if (!existsSync(fileURLToPath(url)))
-        throw new WorkerPoolError(`no worker script at ${url.href}`);
+      if (!existsSync(file)) throw new WorkerPoolError(`no worker script at ${file}`);
       this.lanes = Array.from({ length: this.size }, () => {
         const lane: Lane = { worker: new Worker(url), pending: null };
         lane.worker.on('message', (res: BlobResponse) => {

@@ -6,13 +6,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { userInfo } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { ContextFlags } from '../../plan/index.js';
 import type { GateHost, CallbackTokens, Notifier, Orchestrator, SecretSource } from '../../engine/index.js';
 import { LocalAgent } from '../../engine/local-agent.js';
 import type { Plan } from '../../protocol/plan.js';
 import type { RunRecord, Store } from '../../store/index.js';
 import { displayPath, EXIT, UsageError, useColor, writeErr, writeOut } from '../io.js';
+import { buildFile } from '../../util/install.js';
 import { didYouMean } from '../../util/suggest.js';
 
 export interface RunOptions extends ContextFlags {
@@ -46,7 +46,7 @@ export interface RunExtensions {
 
 /** The agent's entry script, next to this CLI in the build (dist/src/agent/main.js). */
 export function agentMain(): string {
-  return fileURLToPath(new URL('../../agent/main.js', import.meta.url));
+  return buildFile('agent/main.js');
 }
 
 export function parseJobs(value: string | undefined, fallback: number): number {
