@@ -1,7 +1,9 @@
 // Shared fixtures for the agent tests: temp workspaces, job builders, event collection, pid checks.
 
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -11,6 +13,16 @@ import {
   type StageJob,
 } from '../../src/protocol/agent.js';
 import type { Op } from '../../src/protocol/plan.js';
+import { HELPER_PATH } from '../../src/agent/spawner.js';
+import { repoRoot } from '../helpers.js';
+
+/** Builds the native step helper if it is missing or older than its source; the tests need it. */
+export function buildSpawnHelper(): void {
+  spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-native.mjs'), '--if-stale'], {
+    stdio: 'inherit',
+  });
+  assert.ok(existsSync(HELPER_PATH), `${HELPER_PATH} is not built: these tests need a C compiler`);
+}
 
 export async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'otto-agent-test-'));

@@ -3,25 +3,16 @@
 
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runProcess, shellArgv, type ProcessSpec, type Spawner } from '../../src/agent/process.js';
 import { helperPid } from '../../src/agent/spawner.js';
-import { repoRoot } from '../helpers.js';
-import { isAlive, readPid, sleep, tempDir } from './helpers.js';
+import { buildSpawnHelper, isAlive, readPid, sleep, tempDir } from './helpers.js';
 
 const PATH_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
-/** Builds the helper if it is missing or older than native/otto-spawn.c. */
-function buildHelper(): void {
-  spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-native.mjs'), '--if-stale'], {
-    stdio: 'inherit',
-  });
-}
-
 for (const spawner of ['native', 'node'] as const) {
   describe(`spawner: ${spawner}`, () => {
-    before(buildHelper);
+    before(buildSpawnHelper);
     cases(spawner);
   });
 }

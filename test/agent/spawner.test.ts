@@ -18,16 +18,9 @@ import {
 } from '../../src/agent/process.js';
 import { HELPER_PATH, helperPid } from '../../src/agent/spawner.js';
 import { repoRoot } from '../helpers.js';
-import { isAlive, readPid, sleep, tempDir } from './helpers.js';
+import { buildSpawnHelper, isAlive, readPid, sleep, tempDir } from './helpers.js';
 
 const PATH_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
-
-function buildHelper(): void {
-  spawnSync(process.execPath, [join(repoRoot, 'scripts', 'build-native.mjs'), '--if-stale'], {
-    stdio: 'inherit',
-  });
-  assert.ok(existsSync(HELPER_PATH), `${HELPER_PATH} is not built: these tests need a C compiler`);
-}
 
 interface Captured {
   stdout: string;
@@ -67,7 +60,7 @@ function seq(from: number, to: number): string {
 
 for (const spawner of ['native', 'node'] as const) {
   describe(`spawner: ${spawner}`, () => {
-    before(buildHelper);
+    before(buildSpawnHelper);
 
     test('large output on both streams arrives complete, each stream in order', async (t) => {
       const dir = await tempDir(t);
@@ -200,7 +193,7 @@ for (const spawner of ['native', 'node'] as const) {
 }
 
 describe('the native helper', () => {
-  before(buildHelper);
+  before(buildSpawnHelper);
 
   test('OTTO_SPAWNER chooses the spawner; unset, the built helper is used', (t) => {
     const saved = process.env.OTTO_SPAWNER;
