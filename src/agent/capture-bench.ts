@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { AGENT_PROTOCOL_VERSION, type AgentEvent } from '../protocol/agent.js';
+import { AGENT_PROTOCOL_VERSION, textBytes, type AgentEvent } from '../protocol/agent.js';
 import { benchSecrets } from './masking-bench.js';
 import { runJob } from './runner.js';
 
@@ -32,7 +32,8 @@ export async function benchCapture(options: CaptureBenchOptions = {}): Promise<C
   let outcome = '';
   const emit = (e: AgentEvent): void => {
     if (e.type === 'logs') {
-      for (const c of e.chunks) if (c.step === 0) logged += Buffer.byteLength(c.text);
+      // Counted as the transport sends them: bytes when the chunk has them (no decoding).
+      for (const c of e.chunks) if (c.step === 0) logged += textBytes(c)?.length ?? Buffer.byteLength(c.text);
       chunks += e.chunks.length;
     } else if (e.type === 'job-finished') outcome = e.outcome;
   };

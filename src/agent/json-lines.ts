@@ -3,7 +3,7 @@
 // flood of output is copied once rather than escaped into JSON and parsed back.
 
 import type { Writable } from 'node:stream';
-import type { AgentEvent } from '../protocol/agent.js';
+import { textBytes, type AgentEvent } from '../protocol/agent.js';
 
 type LogsEvent = Extract<AgentEvent, { type: 'logs' }>;
 
@@ -53,28 +53,23 @@ export class JsonLineWriter {
   /**
    * A 'logs' event as a frame: the header line `{"type":"logs","jobId":…,"bytes":N,"chunks":[{"seq",
    * "step","stream","bytes"}…]}` followed by the N bytes of the chunks' texts, in order, as UTF-8.
-   * One buffer, one write.
+   * Written with one writev, the chunks' bytes as they are.
    */
   writeLogsFrame(e: LogsEvent, urgent = true): void {
     if (this.broken) return;
     let total = 0;
+    // A chunk made from output bytes (the batcher's) goes as those bytes: no decoding, no copy.
+    const parts: Array<string | Buffer> = [''];
     const chunks = e.chunks.map((c) => {
-      const bytes = Buffer.byteLength(c.text, 'utf8');
+      const raw = textBytes(c);
+      const bytes = raw?.length ?? Buffer.byteLength(c.text, 'utf8');
+      parts.push(raw ?? c.text);
       total += bytes;
       return { seq: c.seq, step: c.step, stream: c.stream, bytes };
     });
     const header = `${JSON.stringify({ type: 'logs', jobId: e.jobId, bytes: total, chunks })}\n`;
-    const headerBytes = Buffer.byteLength(header, 'utf8');
-    const frame = Buffer.allocUnsafe(headerBytes + total);
-    let at = frame.write(header, 0, headerBytes, 'utf8');
-    for (let i = 0; i < chunks.length; i++)
-      at += frame.write(
-        (e.chunks[i] as LogsEvent['chunks'][number]).text,
-        at,
-        (chunks[i] as { bytes: number }).bytes,
-        'utf8',
-      );
-    this.queue(frame, frame.length, urgent);
+    parts[0] = header;
+    this.queueParts(parts, header.length + total, urgent);
   }
 
   /** Writes whatever waits. */
@@ -118,13 +113,14 @@ export class JsonLineWriter {
   private resolveDrained: (() => void) | null = null;
 
   private queue(data: string | Buffer, size: number, urgent: boolean): void {
-    if (this.coalesceMs <= 0) {
-      this.after(this.out.write(data));
-      return;
-    }
-    this.pending.push(data);
+    this.queueParts([data], size, urgent);
+  }
+
+  /** Parts that follow one another in the stream, written with one writev when there are several. */
+  private queueParts(parts: ReadonlyArray<string | Buffer>, size: number, urgent: boolean): void {
+    for (const p of parts) this.pending.push(p);
     this.pendingBytes += size;
-    if (urgent || this.pendingBytes >= COALESCE_MAX_BYTES) this.flush();
+    if (this.coalesceMs <= 0 || urgent || this.pendingBytes >= COALESCE_MAX_BYTES) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.coalesceMs);
   }
 

@@ -1,14 +1,14 @@
-// Turns masked output text into sequence-numbered LogChunks, sent as 'logs' events in batches.
+// Turns masked output into sequence-numbered LogChunks, sent as 'logs' events in batches.
 
-import type { AgentEvent, LogChunk } from '../protocol/agent.js';
+import { withTextBytes, type AgentEvent, type LogChunk } from '../protocol/agent.js';
 
 export type LogStream = LogChunk['stream'];
 
 export interface LogBatcherOptions {
-  /** A batch is sent once this many characters are pending. Default 64 KiB. */
-  readonly batchChars?: number;
-  /** No chunk is longer than this; a longer line is cut. Default 256 KiB. */
-  readonly maxChunkChars?: number;
+  /** A batch is sent once this many bytes are pending. Default 64 KiB. */
+  readonly batchBytes?: number;
+  /** No chunk is longer than this many bytes; a longer line is cut. Default 256 KiB. */
+  readonly maxChunkBytes?: number;
   /**
    * Pending output is sent at most this long after it was written. Default 20 ms: short enough to
    * look live, long enough that a chatty step's line-at-a-time writes share one event.
@@ -19,16 +19,27 @@ export interface LogBatcherOptions {
 interface Segment {
   readonly step: number | null;
   readonly stream: LogStream;
-  parts: string[];
+  parts: Buffer[];
   length: number;
 }
 
+/**
+ * Why a batch is sent: its size (chunks end on line boundaries), the interval (a UTF-8 character
+ * whose bytes have not all arrived waits for the rest), or a flush (everything goes).
+ */
+type Trigger = 'size' | 'interval' | 'flush';
+
+/**
+ * Output stays bytes from the process to the chunk (each chunk's text is decoded only if someone
+ * reads it: the local transport and the store pass the bytes on), and chunks never split a UTF-8
+ * character, so every chunk decodes on its own.
+ */
 export class LogBatcher {
-  private readonly batchChars: number;
-  private readonly maxChunkChars: number;
+  private readonly batchBytes: number;
+  private readonly maxChunkBytes: number;
   private readonly intervalMs: number;
   private pending: Segment[] = [];
-  private pendingChars = 0;
+  private pendingBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   private seq = 0;
 
@@ -37,8 +48,8 @@ export class LogBatcher {
     private readonly emit: (e: AgentEvent) => void,
     options: LogBatcherOptions = {},
   ) {
-    this.batchChars = options.batchChars ?? 64 * 1024;
-    this.maxChunkChars = options.maxChunkChars ?? 256 * 1024;
+    this.batchBytes = options.batchBytes ?? 64 * 1024;
+    this.maxChunkBytes = Math.max(4, options.maxChunkBytes ?? 256 * 1024);
     this.intervalMs = options.intervalMs ?? 20;
   }
 
@@ -47,68 +58,62 @@ export class LogBatcher {
     return this.seq;
   }
 
-  write(step: number | null, stream: LogStream, text: string): void {
-    if (text === '') return;
+  /** Output (as it came, already masked) or a line of the agent's own. */
+  write(step: number | null, stream: LogStream, data: Buffer | string): void {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    if (bytes.length === 0) return;
     const last = this.pending.at(-1);
     if (last !== undefined && last.step === step && last.stream === stream) {
-      last.parts.push(text);
-      last.length += text.length;
+      last.parts.push(bytes);
+      last.length += bytes.length;
     } else {
-      this.pending.push({ step, stream, parts: [text], length: text.length });
+      this.pending.push({ step, stream, parts: [bytes], length: bytes.length });
     }
-    this.pendingChars += text.length;
-    if (this.pendingChars >= this.batchChars) this.send(false);
-    else this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
+    this.pendingBytes += bytes.length;
+    if (this.pendingBytes >= this.batchBytes) this.send('size');
+    else this.timer ??= setTimeout(() => this.send('interval'), this.intervalMs);
   }
 
   /** Sends everything pending now, partial lines included (at a step's end, before job-finished). */
   flush(): void {
-    this.send(true);
+    this.send('flush');
   }
 
   /**
-   * With `all` false (the size trigger) the last segment's unfinished line stays pending so chunks
-   * end on line boundaries — unless it is itself a batch's worth, which bounds how often a long
-   * line without a newline is re-examined.
+   * On the size trigger the last segment's unfinished line stays pending so chunks end on line
+   * boundaries — unless it is itself a batch's worth, which bounds how often a long line without a
+   * newline is re-examined.
    */
-  private send(all: boolean): void {
+  private send(trigger: Trigger): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.pendingChars === 0) return;
+    if (this.pendingBytes === 0) return;
     const segments = this.pending;
     this.pending = [];
-    this.pendingChars = 0;
+    this.pendingBytes = 0;
     let carry: Segment | null = null;
     let chunks: LogChunk[] = [];
     let batched = 0;
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
-      let text = seg.parts.length === 1 ? seg.parts[0]! : seg.parts.join('');
-      if (!all && i === segments.length - 1) {
-        const cut = text.lastIndexOf('\n') + 1;
-        if (text.length - cut < this.batchChars && cut < text.length) {
-          carry = {
-            step: seg.step,
-            stream: seg.stream,
-            parts: [text.slice(cut)],
-            length: text.length - cut,
-          };
-          text = text.slice(0, cut);
+      // One copy per segment: fewer, bigger chunks cost the receiver and the store less than views.
+      let buf = seg.parts.length === 1 ? seg.parts[0]! : Buffer.concat(seg.parts, seg.length);
+      if (trigger !== 'flush' && i === segments.length - 1) {
+        const partialLine = buf.length - (buf.lastIndexOf(0x0a) + 1);
+        const keep = trigger === 'size' && partialLine < this.batchBytes ? partialLine : incompleteCharBytes(buf);
+        if (keep > 0) {
+          carry = { step: seg.step, stream: seg.stream, parts: [buf.subarray(buf.length - keep)], length: keep };
+          buf = buf.subarray(0, buf.length - keep);
         }
       }
-      while (text.length > 0) {
-        const piece = this.cut(text);
-        chunks.push({
-          seq: ++this.seq,
-          step: seg.step,
-          stream: seg.stream,
-          text: text.slice(0, piece),
-        });
-        text = text.slice(piece);
+      while (buf.length > 0) {
+        const piece = this.cut(buf);
+        chunks.push(withTextBytes<LogChunk>({ seq: ++this.seq, step: seg.step, stream: seg.stream }, buf.subarray(0, piece)));
+        buf = buf.subarray(piece);
         batched += piece;
-        if (batched >= this.batchChars) {
+        if (batched >= this.batchBytes) {
           this.emit({ type: 'logs', jobId: this.jobId, chunks });
           chunks = [];
           batched = 0;
@@ -118,19 +123,36 @@ export class LogBatcher {
     if (chunks.length > 0) this.emit({ type: 'logs', jobId: this.jobId, chunks });
     if (carry !== null) {
       this.pending.push(carry);
-      this.pendingChars = carry.length;
-      this.timer = setTimeout(() => this.flush(), this.intervalMs);
+      this.pendingBytes = carry.length;
+      // A partial line goes on the interval; a partial character waits for its other bytes.
+      if (trigger === 'size') this.timer = setTimeout(() => this.send('interval'), this.intervalMs);
     }
   }
 
-  /** Length of the next chunk of `text`: all of it, or up to a line end, or the cap. */
-  private cut(text: string): number {
-    const max = this.maxChunkChars;
-    if (text.length <= max) return text.length;
-    const nl = text.lastIndexOf('\n', max - 1);
+  /** Length of the next chunk of `buf`: all of it, or up to a line end, or the cap. */
+  private cut(buf: Buffer): number {
+    const max = this.maxChunkBytes;
+    if (buf.length <= max) return buf.length;
+    const nl = buf.lastIndexOf(0x0a, max - 1);
     if (nl >= 0) return nl + 1;
-    // Never split a surrogate pair.
-    const code = text.charCodeAt(max - 1);
-    return code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
+    // Never inside a UTF-8 character: cut before the one the cap falls in.
+    let at = max;
+    for (let k = 0; k < 3 && isContinuation(buf[at]!); k++) at--;
+    return at > 0 && !isContinuation(buf[at]!) ? at : max;
   }
+}
+
+function isContinuation(byte: number): boolean {
+  return (byte & 0xc0) === 0x80;
+}
+
+/** How many bytes at the end of `buf` begin a UTF-8 character whose other bytes have not come yet. */
+export function incompleteCharBytes(buf: Buffer): number {
+  const n = buf.length;
+  let start = n - 1;
+  while (start >= 0 && start > n - 4 && isContinuation(buf[start]!)) start--;
+  if (start < 0) return 0;
+  const lead = buf[start]!;
+  const want = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xc2 && lead < 0xe0 ? 2 : 1;
+  return n - start < want ? n - start : 0;
 }

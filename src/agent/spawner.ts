@@ -91,6 +91,10 @@ class Helper {
   private readonly steps = new Map<number, NativeStep>();
   private nextId = 1;
   private rest: Buffer = Buffer.alloc(0);
+  /** Bytes of the current output frame not read yet, and whose they are. */
+  private outputLeft = 0;
+  private outputTo: NativeStep | undefined;
+  private outputStream = 0;
   private dead = false;
 
   constructor() {
@@ -169,12 +173,39 @@ class Helper {
     }
   }
 
+  /**
+   * Frames from the helper. An output frame (nearly all the bytes) is passed on in pieces as its
+   * bytes arrive, never copied into one buffer; only other frames and headers split between reads
+   * are joined.
+   */
   private onData(chunk: Buffer): void {
-    const buf = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
     let at = 0;
+    if (this.outputLeft > 0) {
+      const n = Math.min(this.outputLeft, chunk.length);
+      this.outputTo?.output(this.outputStream, chunk.subarray(0, n));
+      this.outputLeft -= n;
+      at = n;
+      if (at === chunk.length) return;
+    }
+    let buf = chunk;
+    if (this.rest.length > 0) {
+      buf = Buffer.concat([this.rest, chunk.subarray(at)]);
+      at = 0;
+    }
     while (buf.length - at >= 4) {
       const len = buf.readUInt32LE(at);
-      if (buf.length - at - 4 < len) break;
+      const have = buf.length - at - 4;
+      if (have < len) {
+        // type, step id and stream byte are here: the output so far goes now, the rest as it comes.
+        if (buf[at + 4] === 0x4f && have >= 6) {
+          this.outputTo = this.steps.get(buf.readUInt32LE(at + 5));
+          this.outputStream = buf[at + 9]! - 1;
+          if (have > 6) this.outputTo?.output(this.outputStream, buf.subarray(at + 10));
+          this.outputLeft = len - have;
+          at = buf.length;
+        }
+        break;
+      }
       const step = this.steps.get(buf.readUInt32LE(at + 5));
       step?.frame(buf[at + 4]!, buf.subarray(at + 9, at + 4 + len));
       at += 4 + len;
@@ -221,7 +252,7 @@ class NativeStep implements StepHandle {
         return this.events.failed(startError(this.program, this.cwd, what, p.readUInt32LE(1)));
       }
       case 0x4f: // O
-        return this.deliver(p[0]! - 1, p.subarray(1));
+        return this.output(p[0]! - 1, p.subarray(1));
       case 0x45: // E
         return this.deliver(p[0]! - 1, null);
       case 0x58: {
@@ -233,6 +264,11 @@ class NativeStep implements StepHandle {
         return this.maybeForget();
       }
     }
+  }
+
+  /** Output bytes of stream `k` (0 stdout, 1 stderr), possibly a piece of a frame. */
+  output(k: number, data: Buffer): void {
+    if (k === 0 || k === 1) this.deliver(k, data);
   }
 
   pause(stream: OutputStream): void {

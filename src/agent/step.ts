@@ -1,8 +1,7 @@
-// Runs one RUNPROC op's process and pipes its output through masking and decoding into the batcher.
+// Runs one RUNPROC op's process and pipes its output through masking into the batcher (as bytes).
 
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import type { Op, PlanRuntime } from '../protocol/plan.js';
 import { libraryDirectory, sandboxArgv } from './sandbox.js';
 import type { LogBatcher } from './log-batcher.js';
@@ -47,14 +46,9 @@ export async function runStep(op: RunProcOp, ctx: StepContext): Promise<ProcessR
     argv = shellArgv(op.script);
   }
 
-  const sinks = {
-    stdout: { mask: ctx.masker.stream(), decoder: new StringDecoder('utf8') },
-    stderr: { mask: ctx.masker.stream(), decoder: new StringDecoder('utf8') },
-  };
+  const masks = { stdout: ctx.masker.stream(), stderr: ctx.masker.stream() };
   const onOutput = (stream: OutputStream, data: Buffer): Promise<void> | undefined => {
-    const sink = sinks[stream];
-    const masked = sink.mask.write(data);
-    if (masked.length > 0) ctx.batcher.write(op.step, stream, sink.decoder.write(masked));
+    ctx.batcher.write(op.step, stream, masks[stream].write(data));
     return ctx.backpressure?.();
   };
 
@@ -67,10 +61,7 @@ export async function runStep(op: RunProcOp, ctx: StepContext): Promise<ProcessR
     signal: ctx.signal,
     onOutput,
   });
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const sink = sinks[stream];
-    ctx.batcher.write(op.step, stream, sink.decoder.write(sink.mask.flush()) + sink.decoder.end());
-  }
+  for (const stream of ['stdout', 'stderr'] as const) ctx.batcher.write(op.step, stream, masks[stream].flush());
   ctx.batcher.flush();
   return result;
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogBatcher } from '../../src/agent/log-batcher.js';
-import type { AgentEvent, LogChunk } from '../../src/protocol/agent.js';
+import { textBytes, type AgentEvent, type LogChunk } from '../../src/protocol/agent.js';
 import { sleep } from './helpers.js';
 
 function collect(): { events: AgentEvent[]; chunks: () => LogChunk[] } {
@@ -13,7 +13,7 @@ function collect(): { events: AgentEvent[]; chunks: () => LogChunk[] } {
 
 test('seq starts at 1 and rises by one per chunk across batches', () => {
   const c = collect();
-  const b = new LogBatcher('j', (e) => c.events.push(e), { batchChars: 100 });
+  const b = new LogBatcher('j', (e) => c.events.push(e), { batchBytes: 100 });
   for (let i = 0; i < 50; i++)
     b.write(i % 3 === 0 ? null : 1, i % 2 === 0 ? 'stdout' : 'stderr', `line ${i}\n`);
   b.flush();
@@ -47,7 +47,7 @@ test('consecutive writes to one stream share a chunk; a different stream starts 
 
 test('a size-triggered batch ends on a line boundary and keeps the partial line', () => {
   const c = collect();
-  const b = new LogBatcher('j', (e) => c.events.push(e), { batchChars: 20, intervalMs: 10_000 });
+  const b = new LogBatcher('j', (e) => c.events.push(e), { batchBytes: 20, intervalMs: 10_000 });
   b.write(0, 'stdout', 'first line\nsecond li');
   b.write(0, 'stdout', 'ne\n');
   b.flush();
@@ -57,14 +57,14 @@ test('a size-triggered batch ends on a line boundary and keeps the partial line'
   );
 });
 
-test('a huge line without a newline is cut at the chunk cap, and never inside a surrogate pair', () => {
+test('a huge line without a newline is cut at the chunk cap, and never inside a UTF-8 character', () => {
   const c = collect();
-  const b = new LogBatcher('j', (e) => c.events.push(e), { batchChars: 64, maxChunkChars: 100 });
+  const b = new LogBatcher('j', (e) => c.events.push(e), { batchBytes: 64, maxChunkBytes: 100 });
   const text = `${'x'.repeat(99)}😀${'y'.repeat(250)}`;
   b.write(0, 'stdout', text);
   b.flush();
   const chunks = c.chunks();
-  assert.ok(chunks.every((x) => x.text.length <= 100));
+  assert.ok(chunks.every((x) => Buffer.byteLength(x.text) <= 100));
   assert.equal(chunks[0]!.text, 'x'.repeat(99));
   assert.equal(chunks.map((x) => x.text).join(''), text);
 });
@@ -89,4 +89,42 @@ test('a flush with nothing pending sends nothing', () => {
   b.flush();
   assert.equal(c.events.length, 0);
   assert.equal(b.lastSeq, 0);
+});
+
+test('a character whose bytes arrive in two writes is never split between chunks', async () => {
+  const c = collect();
+  const b = new LogBatcher('j', (e) => c.events.push(e), { intervalMs: 10 });
+  const euro = Buffer.from('price: €5\n');
+  const at = euro.indexOf(0xe2) + 1; // inside the three bytes of €
+  b.write(0, 'stdout', euro.subarray(0, at));
+  await sleep(50); // the interval passes with the character incomplete
+  b.write(0, 'stdout', euro.subarray(at));
+  b.flush();
+  const texts = c.chunks().map((x) => x.text);
+  assert.deepEqual(texts, ['price: ', '€5\n']);
+});
+
+test('output bytes are passed on as they came, even when they are not UTF-8', () => {
+  const c = collect();
+  const b = new LogBatcher('j', (e) => c.events.push(e));
+  const bytes = Buffer.from([0x61, 0xff, 0xfe, 0x0a, 0xc3]);
+  b.write(0, 'stdout', bytes);
+  b.flush();
+  const chunks = c.chunks();
+  assert.deepEqual(Buffer.concat(chunks.map((x) => textBytes(x)!)), bytes);
+  assert.equal(chunks.map((x) => x.text).join(''), 'a\ufffd\ufffd\n\ufffd');
+});
+
+test('big writes pass through as views of the output, whole lines only, each line once', () => {
+  const c = collect();
+  const b = new LogBatcher('j', (e) => c.events.push(e), { intervalMs: 10_000 });
+  const line = (i: number): string => `line ${String(i).padStart(6, '0')}\n`;
+  const all = Array.from({ length: 40_000 }, (_, i) => line(i)).join('');
+  // 64 KiB writes, as a busy step's pipe delivers them: lines straddle the writes.
+  for (let at = 0; at < all.length; at += 65_536) b.write(0, 'stdout', Buffer.from(all.slice(at, at + 65_536)));
+  b.flush();
+  const chunks = c.chunks();
+  assert.equal(chunks.map((x) => x.text).join(''), all);
+  assert.ok(chunks.every((x) => x.text.endsWith('\n')), 'every chunk ends a line');
+  assert.ok(chunks.every((x) => Buffer.byteLength(x.text) <= 256 * 1024));
 });
