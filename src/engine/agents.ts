@@ -3,6 +3,8 @@
 import type { AgentEvent, StageJob } from '../protocol/agent.js';
 import type { PlanRuntime } from '../protocol/plan.js';
 
+export type EventListener = (event: AgentEvent, endOfDelivery?: boolean) => void | Promise<void>;
+
 export interface AgentDispatcher {
   /** Capabilities the agents can offer ('local', 'sandbox', 'docker', 'label:x'). */
   capabilities(): readonly string[];
@@ -17,8 +19,10 @@ export interface AgentDispatcher {
   /**
    * Reports from agents. A listener may return a promise that settles once the report is recorded:
    * a remote agent's delivery is acknowledged only after that, since the agent then forgets it.
+   * `endOfDelivery` marks the last report of a delivery that is a batch already (a remote agent's
+   * request), so nothing waits for more to record with it.
    */
-  onEvent(listener: (event: AgentEvent) => void | Promise<void>): void;
+  onEvent(listener: EventListener): void;
   /** Called when an agent is gone with jobs unfinished. */
   onLost(listener: (jobId: string, reason: string) => void): void;
   /** Called when an agent has taken a dispatched job (local: at once; a server: when claimed). */

@@ -5,7 +5,7 @@ export type { RunEvent, Command, GatePhase, GateDecision, ReusedStage } from './
 export { EventLog, fromStored, toNew } from './event-log.js';
 export { Orchestrator, systemClock, type Clock, type RunListener, type JobFactory, type Notifier, type OrchestratorOptions } from './orchestrator.js';
 export { LocalAgent } from './local-agent.js';
-export { missingRuntime, capabilityFor, type AgentDispatcher } from './agents.js';
+export { missingRuntime, capabilityFor, type AgentDispatcher, type EventListener } from './agents.js';
 export { Workspaces, projectFiles, stageSlug } from './workspaces.js';
 export { LocalJobs, baseEnvironment, NO_SECRETS, type SecretSource } from './local-jobs.js';
 export { StoreLocks, localOwner, ownerAlive, type LockManager } from './locks.js';

@@ -38,6 +38,8 @@ interface ReportBatch {
   recorded: Promise<void>;
   /** Ends the batch's wait; set while it waits. */
   release: (() => void) | null;
+  /** A delivery that is a batch already ended in it (a remote agent's request): no waiting. */
+  complete: boolean;
 }
 
 /** What the person watching (a terminal, the server's event stream) is told. */
@@ -132,7 +134,7 @@ export class Orchestrator {
         this.running++;
       }
     }
-    this.options.agents.onEvent((e) => this.agentReport(e));
+    this.options.agents.onEvent((e, endOfDelivery) => this.agentReport(e, endOfDelivery));
     this.options.agents.onLost((jobId, reason) => this.input(() => this.jobLost(jobId, reason)));
     this.options.agents.onAssigned((jobId, agent) =>
       this.input(async () => {
@@ -307,18 +309,19 @@ export class Orchestrator {
    * reports arriving together (a busy agent writes several per read) are recorded together. The
    * order of all inputs is kept: a batch only ever holds reports with nothing else between them.
    */
-  private agentReport(e: AgentEvent): Promise<void> {
+  private agentReport(e: AgentEvent, endOfDelivery = false): Promise<void> {
     const open = this.openBatch;
     if (open !== null) {
       open.events.push(e);
       if (e.type === 'logs') open.logChars += logSize(e);
-      if (e.type === 'job-finished' || open.logChars >= REPORT_WINDOW_MAX_LOG_CHARS) open.release?.();
+      open.complete ||= endOfDelivery;
+      if (e.type === 'job-finished' || open.complete || open.logChars >= REPORT_WINDOW_MAX_LOG_CHARS) open.release?.();
       return open.recorded;
     }
-    const batch: ReportBatch = { events: [e], logChars: e.type === 'logs' ? logSize(e) : 0, release: null, recorded: Promise.resolve() };
+    const batch: ReportBatch = { events: [e], logChars: e.type === 'logs' ? logSize(e) : 0, release: null, complete: endOfDelivery, recorded: Promise.resolve() };
     this.openBatch = batch;
     batch.recorded = this.enqueue(async () => {
-      if (this.openBatch === batch && batch.logChars < REPORT_WINDOW_MAX_LOG_CHARS && !batch.events.some((x) => x.type === 'job-finished')) {
+      if (this.openBatch === batch && !batch.complete && batch.logChars < REPORT_WINDOW_MAX_LOG_CHARS && !batch.events.some((x) => x.type === 'job-finished')) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(() => batch.release?.(), REPORT_WINDOW_MS);
           batch.release = () => {

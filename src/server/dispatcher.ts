@@ -6,7 +6,7 @@ import type { AssignedJob, ClaimResponse, JobSource, NumberedEvent } from '../pr
 import type { PlanRuntime } from '../protocol/plan.js';
 import type { Store } from '../store/store.js';
 import type { AgentRecord } from '../store/types.js';
-import { capabilityFor, type AgentDispatcher } from '../engine/index.js';
+import { capabilityFor, type AgentDispatcher, type EventListener } from '../engine/index.js';
 
 interface Pending {
   readonly assigned: AssignedJob;
@@ -55,7 +55,7 @@ export class RemoteDispatcher implements AgentDispatcher {
   private readonly ranBy = new Map<string, string>();
   /** When each job was taken by its agent, until its first step starts (dispatch latency). */
   private readonly awaitingFirstStep = new Map<string, number>();
-  private readonly eventListeners: Array<(e: AgentEvent) => void | Promise<void>> = [];
+  private readonly eventListeners: EventListener[] = [];
   private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
   private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
   private readonly waitingListeners: Array<(jobId: string, reason: string) => void> = [];
@@ -128,7 +128,7 @@ export class RemoteDispatcher implements AgentDispatcher {
     this.wake(agent.record.id);
   }
 
-  onEvent(listener: (event: AgentEvent) => void | Promise<void>): void {
+  onEvent(listener: EventListener): void {
     this.eventListeners.push(listener);
   }
 
@@ -313,16 +313,20 @@ export class RemoteDispatcher implements AgentDispatcher {
     if (agent) agent.lastSeen = this.now();
     let ack = record.lastEventSeq;
     let finished = false;
-    const recorded: Array<void | Promise<void>> = [];
+    const fresh: AgentEvent[] = [];
     for (const n of [...events].sort((a, b) => a.eventSeq - b.eventSeq)) {
       if (n.eventSeq <= ack) continue;
       if (n.eventSeq !== ack + 1) break; // a gap: wait for the missing ones
       if (n.event.type === 'logs') this.options.metrics?.logBytes(n.event.chunks.reduce((s, c) => s + Buffer.byteLength(c.text), 0));
       if (n.event.type === 'step-started' || n.event.type === 'job-finished') this.firstStep(jobId);
-      for (const l of this.eventListeners) recorded.push(l(n.event));
+      fresh.push(n.event);
       ack = n.eventSeq;
       if (n.event.type === 'job-finished') finished = true;
     }
+    const recorded: Array<void | Promise<void>> = [];
+    fresh.forEach((e, i) => {
+      for (const l of this.eventListeners) recorded.push(l(e, i === fresh.length - 1));
+    });
     // The agent forgets what is acknowledged, so only what the run has recorded is: a server
     // killed before that hears it again from the agent.
     await Promise.all(recorded);

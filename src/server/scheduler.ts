@@ -26,7 +26,7 @@ import { ApiError } from './errors.js';
 import type { RunBus } from './event-bus.js';
 import { ServerJobs } from './server-jobs.js';
 import type { Sources } from './source.js';
-import type { AgentDispatcher } from '../engine/index.js';
+import type { AgentDispatcher, EventListener } from '../engine/index.js';
 import type { PlanRuntime } from '../protocol/plan.js';
 
 export interface TriggerRequest {
@@ -66,7 +66,7 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     // One listener routes every agent report to the run it belongs to.
-    options.dispatcher.onEvent((e) => this.route(e.jobId)?.event(e));
+    options.dispatcher.onEvent((e, endOfDelivery) => this.route(e.jobId)?.event(e, endOfDelivery));
     options.dispatcher.onLost((jobId, reason) => this.route(jobId)?.lost(jobId, reason));
     options.dispatcher.onAssigned((jobId, agent) => this.route(jobId)?.assigned(jobId, agent));
     options.dispatcher.onWaiting((jobId, reason) => this.route(jobId)?.waiting(jobId, reason));
@@ -287,7 +287,7 @@ function lastDispatch(events: readonly RunEvent[], stage: string): string | unde
 
 /** The dispatcher as one run sees it: only its own jobs' reports. */
 class RunDispatcher implements AgentDispatcher {
-  private readonly eventListeners: Array<(e: AgentEvent) => void | Promise<void>> = [];
+  private readonly eventListeners: EventListener[] = [];
   private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
   private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
   private readonly waitingListeners: Array<(jobId: string, reason: string) => void> = [];
@@ -306,7 +306,7 @@ class RunDispatcher implements AgentDispatcher {
   cancel(jobId: string, reason: string): void {
     this.inner.cancel(jobId, reason);
   }
-  onEvent(l: (e: AgentEvent) => void | Promise<void>): void {
+  onEvent(l: EventListener): void {
     this.eventListeners.push(l);
   }
   onLost(l: (jobId: string, reason: string) => void): void {
@@ -320,8 +320,8 @@ class RunDispatcher implements AgentDispatcher {
   }
   async close(): Promise<void> {}
   /** Settles when every listener has recorded the report. */
-  async event(e: AgentEvent): Promise<void> {
-    await Promise.all(this.eventListeners.map((l) => l(e)));
+  async event(e: AgentEvent, endOfDelivery?: boolean): Promise<void> {
+    await Promise.all(this.eventListeners.map((l) => l(e, endOfDelivery)));
   }
   lost(jobId: string, reason: string): void {
     for (const l of this.lostListeners) l(jobId, reason);

@@ -51,4 +51,16 @@ describe('event acknowledgement', () => {
       assert.deepEqual(await d.deliver('agent-a', 'j1', [{ eventSeq: 1, event: logs(1) }, { eventSeq: 2, event: logs(2) }]), { ack: 2, cancel: null });
       assert.equal((await store.getAgentJob('j1'))?.lastEventSeq, 2);
     }));
+
+  it('marks the last new event of a delivery, so the run records them together without waiting', () =>
+    withDispatcher(async (d) => {
+      const seen: Array<[number, boolean | undefined]> = [];
+      d.onEvent((e, end) => {
+        if (e.type === 'logs') seen.push([e.chunks[0]!.seq, end]);
+      });
+      await d.deliver('agent-a', 'j1', [{ eventSeq: 1, event: logs(1) }, { eventSeq: 2, event: logs(2) }, { eventSeq: 3, event: logs(3) }]);
+      // 2 and 3 again (already acknowledged) and 4: only 4 is new, and it ends the delivery.
+      await d.deliver('agent-a', 'j1', [{ eventSeq: 2, event: logs(2) }, { eventSeq: 3, event: logs(3) }, { eventSeq: 4, event: logs(4) }]);
+      assert.deepEqual(seen, [[1, false], [2, false], [3, true], [4, true]]);
+    }));
 });
