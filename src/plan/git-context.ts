@@ -40,9 +40,60 @@ export function maybeInGitRepo(dir: string): boolean {
   }
 }
 
-function git(cwd: string, args: readonly string[]): string | undefined {
-  const r = spawnSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  return r.status === 0 ? r.stdout.trim() : undefined;
+interface GitStatus {
+  /** The current branch; '' when HEAD is detached. */
+  readonly branch: string;
+  /** HEAD's commit; '' on an unborn branch. */
+  readonly sha: string;
+  /** Tracked files that differ from HEAD (staged or not), relative to the top of the work tree. */
+  readonly changed: string[];
+  /** Untracked files that are not ignored, relative to the top. */
+  readonly untracked: string[];
+}
+
+/**
+ * Branch, HEAD and the changes, from one `git status` (each git is a process, and a run waits for
+ * this before it plans); undefined outside a work tree. Porcelain paths are relative to the top.
+ */
+function gitStatus(cwd: string): GitStatus | undefined {
+  // --no-optional-locks: status would otherwise refresh the user's index, racing their own git.
+  const r = spawnSync('git', ['--no-optional-locks', 'status', '--porcelain=v2', '--branch', '--untracked-files=all', '-z'], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (r.status !== 0) return undefined;
+  let branch = '';
+  let sha = '';
+  const changed: string[] = [];
+  const untracked: string[] = [];
+  const fields = r.stdout.split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i] as string;
+    if (f.startsWith('# branch.oid ')) {
+      const oid = f.slice('# branch.oid '.length);
+      sha = oid === '(initial)' ? '' : oid;
+    } else if (f.startsWith('# branch.head ')) {
+      const head = f.slice('# branch.head '.length);
+      branch = head === '(detached)' ? '' : head;
+    } else if (f.startsWith('? ')) {
+      untracked.push(f.slice(2));
+    } else if (f.startsWith('1 ') || f.startsWith('u ')) {
+      changed.push(afterSpaces(f, f.startsWith('1 ') ? 8 : 10));
+    } else if (f.startsWith('2 ')) {
+      changed.push(afterSpaces(f, 9));
+      i++; // the original path of a rename or copy follows in a field of its own
+    }
+  }
+  return { branch, sha, changed, untracked };
+}
+
+/** What follows the `n`th space of `line` (a path may itself hold spaces). */
+function afterSpaces(line: string, n: number): string {
+  let at = -1;
+  for (let k = 0; k < n; k++) at = line.indexOf(' ', at + 1);
+  return line.slice(at + 1);
 }
 
 /** Parses `--var k=v` flags. */
@@ -72,35 +123,25 @@ export function resolveContext(pipelineFile: string, flags: ContextFlags): PlanC
   const cwd = dirname(resolve(pipelineFile));
   // Everything given (a server that read it from its mirror): no need to ask git anything.
   const given = flags.branch !== undefined && flags.sha !== undefined && flags.changed !== undefined;
-  // One git for three questions (each git is a process): it prints `true` inside a work tree, then
-  // the top-level directory, then HEAD's sha — which an unborn branch lacks (exit 1 after the rest).
-  const probe = given || !maybeInGitRepo(cwd) ? undefined : spawnSync('git', ['rev-parse', '--is-inside-work-tree', '--show-toplevel', '--verify', '--quiet', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const [inside, toplevel, head] = (probe?.stdout ?? '').split('\n');
-  const inRepo = inside === 'true';
+  const status = given || !maybeInGitRepo(cwd) ? undefined : gitStatus(cwd);
   let branch = flags.branch;
   let sha = flags.sha;
   let changedFiles: string[] = [];
-  if (inRepo) {
-    if (branch === undefined) {
-      const b = git(cwd, ['symbolic-ref', '--quiet', '--short', 'HEAD']);
-      branch = b ?? '';
-    }
-    if (sha === undefined) sha = probe?.status === 0 ? (head ?? '').trim() : '';
-    const top = toplevel ? toplevel.trim() : cwd;
+  if (status !== undefined) {
+    branch ??= status.branch;
+    sha ??= status.sha;
     if (flags.base !== undefined) {
-      const diff = spawnSync('git', ['diff', '--name-only', flags.base], { cwd: top, encoding: 'utf8' });
+      // Paths from diff and status are relative to the top of the work tree, wherever git runs.
+      const diff = spawnSync('git', ['diff', '--name-only', flags.base], { cwd, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
       if (diff.status !== 0) {
         throw new ContextError(`--base '${flags.base}' is not a revision of this repository`, 'name a branch, tag or commit, such as --base origin/main');
       }
       changedFiles = diff.stdout.split('\n').filter(Boolean);
-    } else if (sha && flags.changed === undefined) {
-      changedFiles = (git(top, ['diff', '--name-only', 'HEAD']) ?? '').split('\n').filter(Boolean);
+    } else if (status.sha) {
+      changedFiles = status.changed;
     }
     // Changed files given are used as they are (below): git is not asked for what would be dropped.
-    if (flags.changed === undefined) {
-      const untracked = (git(top, ['ls-files', '--others', '--exclude-standard']) ?? '').split('\n').filter(Boolean);
-      changedFiles = [...new Set([...changedFiles, ...untracked])].sort();
-    }
+    if (flags.changed === undefined) changedFiles = [...new Set([...changedFiles, ...status.untracked])].sort();
   } else if (flags.base !== undefined && !given) {
     throw new ContextError(`--base needs a git repository, but ${cwd} is not in one`, 'drop --base, or run otto inside a git checkout');
   }
