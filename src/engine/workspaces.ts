@@ -51,6 +51,11 @@ export class Workspaces {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dirname(dir), { recursive: true });
     const source = from !== null ? this.dirFor(from) : this.source();
+    if (from !== null && this.options.reused?.has(from) && !existsSync(source)) {
+      throw new Error(
+        `stage '${stage}' starts from the workspace of stage '${from}', carried over from an earlier run, but ${source} is gone (Otto keeps the workspaces of the last OTTO_KEEP_WORKSPACES finished runs, 5 by default); rerun without --from-failed`,
+      );
+    }
     // The snapshot holds only what source() put there: directories, regular files and symlinks this
     // process created. Another stage's workspace can hold anything its steps made: cp -a copies it.
     if (from === null && this.snapshotFiles <= IN_PROCESS_COPY_MAX_FILES && copySnapshot(source, dir)) return dir;

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { createRun, EventLog, localOwner, ownerAlive, stageSlug, type ReusedStage } from '../../engine/index.js';
 import { EXIT, UsageError, writeErr } from '../io.js';
 import { openStore, ottoHome } from '../home.js';
-import { actorName, checkApprovals, drive, parseJobs, type RunExtensions } from './run.js';
+import { actorName, checkApprovals, drive, parseJobs, parseKeepWorkspaces, type RunExtensions } from './run.js';
 import { findRun } from './runs.js';
 import { statusWord } from '../ui/format.js';
 import { sha256 } from '../../plan/index.js';
@@ -18,6 +18,7 @@ interface ContinueOptions {
 }
 
 export async function runResume(id: string, options: ContinueOptions, ext: RunExtensions = {}): Promise<number> {
+  const keepWorkspaces = parseKeepWorkspaces();
   const projectDir = process.cwd();
   const store = openStore(projectDir, { create: false });
   try {
@@ -32,13 +33,14 @@ export async function runResume(id: string, options: ContinueOptions, ext: RunEx
     if (!plan) throw new UsageError(`run ${run.id} has no plan to resume`);
     checkApprovals(plan, ext.approve ?? []);
     writeErr(`resuming run ${run.id}`);
-    return await drive(store, run, plan, projectDir, { mode: 'resume', maxJobs: parseJobs(options.jobs, (await import('node:os')).availableParallelism()), inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
+    return await drive(store, run, plan, projectDir, { mode: 'resume', maxJobs: parseJobs(options.jobs, (await import('node:os')).availableParallelism()), keepWorkspaces, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
   } finally {
     await store.close();
   }
 }
 
 export async function runRerun(id: string, options: ContinueOptions & { fromFailed?: boolean }, ext: RunExtensions = {}): Promise<number> {
+  const keepWorkspaces = parseKeepWorkspaces();
   const projectDir = process.cwd();
   const store = openStore(projectDir, { create: false });
   try {
@@ -67,7 +69,7 @@ export async function runRerun(id: string, options: ContinueOptions & { fromFail
     const run = await createRun(store, { project: old.project, plan, trigger: { ...old.trigger, actor: actorName() }, owner: localOwner(), at: Date.now(), reused, rerunOf: old.id });
     writeErr(`run ${run.id} reruns run ${old.id}${options.fromFailed ? `, reusing ${Object.keys(reused).length} stage${Object.keys(reused).length === 1 ? '' : 's'} that did not fail` : ''}`);
     void dirname;
-    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs: parseJobs(options.jobs, (await import('node:os')).availableParallelism()), inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true, reusedWorkspaces }, ext);
+    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs: parseJobs(options.jobs, (await import('node:os')).availableParallelism()), keepWorkspaces, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true, reusedWorkspaces }, ext);
   } finally {
     await store.close();
   }

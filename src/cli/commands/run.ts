@@ -9,6 +9,7 @@ import { userInfo } from 'node:os';
 import type { ContextFlags } from '../../plan/index.js';
 import type { GateHost, CallbackTokens, Notifier, Orchestrator, SecretSource } from '../../engine/index.js';
 import { LocalAgent } from '../../engine/local-agent.js';
+import { DEFAULT_KEEP_WORKSPACES } from '../../engine/workspace-retention.js';
 import type { Plan } from '../../protocol/plan.js';
 import type { RunRecord, Store } from '../../store/index.js';
 import { displayPath, EXIT, UsageError, useColor, writeErr, writeOut } from '../io.js';
@@ -49,6 +50,16 @@ export function agentMain(): string {
   return buildFile('agent/main.js');
 }
 
+/** OTTO_KEEP_WORKSPACES: how many finished runs keep their copies of the project (default 5). */
+export function parseKeepWorkspaces(raw: string | undefined = process.env.OTTO_KEEP_WORKSPACES): number {
+  if (raw === undefined || raw === '') return DEFAULT_KEEP_WORKSPACES;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new UsageError(`OTTO_KEEP_WORKSPACES is '${raw}': it must be a whole number of runs, such as 5 (0 keeps none)`, `unset it to keep the workspaces of the last ${DEFAULT_KEEP_WORKSPACES} finished runs`);
+  }
+  return n;
+}
+
 export function parseJobs(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -58,18 +69,19 @@ export function parseJobs(value: string | undefined, fallback: number): number {
 
 export async function runRun(fileArg: string | undefined, options: RunOptions, ext: RunExtensions = {}): Promise<number> {
   const maxJobs = parseJobs(options.jobs, Math.max(1, (await import('node:os')).availableParallelism()));
+  const keepWorkspaces = parseKeepWorkspaces();
   const file = fileArg ?? 'Ottofile';
   // The agent boots (a Node process: ~100 ms) while this process loads the planner and plans; it is
   // first waited for in drive(). Not when the file named is missing: that is an error at once.
   const agent = fileArg === undefined || existsSync(file) ? new LocalAgent({ agentMain: agentMain() }) : undefined;
   try {
-    return await planAndRun(fileArg, file, maxJobs, options, ext, agent);
+    return await planAndRun(fileArg, file, { maxJobs, keepWorkspaces }, options, ext, agent);
   } finally {
     await agent?.close();
   }
 }
 
-async function planAndRun(fileArg: string | undefined, file: string, maxJobs: number, options: RunOptions, ext: RunExtensions, agent: LocalAgent | undefined): Promise<number> {
+async function planAndRun(fileArg: string | undefined, file: string, limits: { maxJobs: number; keepWorkspaces: number }, options: RunOptions, ext: RunExtensions, agent: LocalAgent | undefined): Promise<number> {
   driveModules().catch(() => undefined); // loaded alongside, for drive() (which reports a failure)
   const [{ diagnosticToJson, renderDiagnostics }, { planFile }, { ContextError }, { inferPipeline }, { assertReadable }, { openStore }, { createRun }, { localOwner }] = await Promise.all([
     import('../../lang/index.js'),
@@ -124,7 +136,7 @@ async function planAndRun(fileArg: string | undefined, file: string, maxJobs: nu
     const plan = planned.plan;
     checkApprovals(plan, ext.approve ?? []);
     const run = await createRun(store, { project: projectName(projectDir), plan, trigger, owner: localOwner(), at: Date.now() });
-    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true, ...(agent ? { agent } : {}) }, ext);
+    return await drive(store, run, plan, projectDir, { mode: 'start', ...limits, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true, ...(agent ? { agent } : {}) }, ext);
   } finally {
     await store.close();
   }
@@ -170,6 +182,8 @@ export interface DriveOptions {
   readonly inPlace: boolean;
   readonly json: boolean;
   readonly quiet: boolean;
+  /** Finished runs that keep their workspaces (parseKeepWorkspaces). */
+  readonly keepWorkspaces: number;
   readonly reusedWorkspaces?: ReadonlyMap<string, string>;
   /** An agent already started (otto run starts it early); drive closes it. Default: a new one. */
   readonly agent?: LocalAgent;
@@ -193,13 +207,14 @@ function loadDriveModules() {
     import('../../engine/locks.js'),
     import('../../engine/workspaces.js'),
     import('../../engine/agents.js'),
+    import('../../engine/workspace-retention.js'),
   ]);
 }
 
 /** Runs (or resumes) a recorded run to its end in this process, showing it as it goes. */
 export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir: string, options: DriveOptions, ext: RunExtensions = {}): Promise<number> {
   const agent = options.agent ?? new LocalAgent({ agentMain: agentMain() });
-  const [{ ottoHome }, { PlainView, TreeView }, { printSummary, runJson }, { libraryCacheRoot }, { Orchestrator }, { LocalJobs }, { StoreLocks, localOwner }, { Workspaces }, { missingRuntime }] = await driveModules();
+  const [{ ottoHome }, { PlainView, TreeView }, { printSummary, runJson }, { libraryCacheRoot }, { Orchestrator }, { LocalJobs }, { StoreLocks, localOwner }, { Workspaces }, { missingRuntime }, { pruneWorkspaces }] = await driveModules();
   const home = ottoHome(projectDir);
   const interactive = process.stdout.isTTY === true && !options.json;
   const color = useColor(process.stdout);
@@ -276,7 +291,9 @@ export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir
     const stages = await store.listStages(run.id);
     if (options.json) writeOut(JSON.stringify(runJson(final, stages), null, 2));
     else printSummary(final, stages, { color: useColor(process.stderr), out: process.stderr });
-    await closing;
+    // Older runs' copies of the project go while the agent exits (OTTO_KEEP_WORKSPACES).
+    const pruning = pruneWorkspaces(store, home, options.keepWorkspaces).catch((e: Error) => writeErr(`warning: could not remove old runs' workspaces: ${e.message}`));
+    await Promise.all([closing, pruning]);
     return status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
   } finally {
     process.off('SIGINT', onSigint);
