@@ -2,19 +2,29 @@
 // runs user code itself; if the child dies, its jobs are reported lost, never silently dropped.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { withTextBytes, type AgentCommand, type AgentEvent, type AgentMessage, type LogChunk, type StageJob } from '../protocol/agent.js';
-import { missingRuntime, type AgentDispatcher } from './agents.js';
+import { textBytes, withTextBytes, type AgentCommand, type AgentEvent, type AgentMessage, type LogChunk, type StageJob } from '../protocol/agent.js';
+import { missingRuntime, type AgentDispatcher, type EventListener } from './agents.js';
 import type { PlanRuntime } from '../protocol/plan.js';
 
 export interface LocalAgentOptions {
   /** The agent's entry script (dist/src/agent/main.js). */
   readonly agentMain: string;
+  /**
+   * Log bytes handed to the listeners and not recorded yet above which the agent's output is not
+   * read (the agent then waits, and so do its steps), and below which reading goes on. Default
+   * 16 MiB and 4 MiB: a store slower than a step's output costs time, never unbounded memory.
+   */
+  readonly unrecordedHigh?: number;
+  readonly unrecordedLow?: number;
 }
+
+const UNRECORDED_HIGH = 16 * 1024 * 1024;
+const UNRECORDED_LOW = 4 * 1024 * 1024;
 
 export class LocalAgent implements AgentDispatcher {
   private readonly child: ChildProcess;
   private caps: string[] = ['local'];
-  private readonly listeners: Array<(e: AgentEvent) => void> = [];
+  private readonly listeners: EventListener[] = [];
   private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
   private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
   private readonly open = new Set<string>();
@@ -22,9 +32,16 @@ export class LocalAgent implements AgentDispatcher {
   /** Whether any job was sent: an agent that never had one has nothing to stop and is just killed. */
   private dispatched = false;
   private stderrTail = '';
+  /** Log bytes delivered and not yet recorded; reading stops while there are too many. */
+  private unrecorded = 0;
+  private heldBack = false;
+  private readonly high: number;
+  private readonly low: number;
   readonly ready: Promise<void>;
 
   constructor(options: LocalAgentOptions) {
+    this.high = options.unrecordedHigh ?? UNRECORDED_HIGH;
+    this.low = options.unrecordedLow ?? UNRECORDED_LOW;
     // --frames: log chunks arrive as raw bytes after a header line (src/protocol/agent.ts).
     this.child = adoptPrestarted(options.agentMain) ?? spawn(process.execPath, [options.agentMain, '--frames'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr?.setEncoding('utf8');
@@ -49,25 +66,57 @@ export class LocalAgent implements AgentDispatcher {
         return;
       }
       if (msg.type === 'job-finished') this.open.delete(msg.jobId);
-      for (const l of this.listeners) l(msg);
+      const recorded = this.listeners.map((l) => l(msg)).filter((r) => r instanceof Promise);
+      if (msg.type === 'logs' && recorded.length > 0) this.holdUntilRecorded(logBytes(msg), recorded);
     });
     this.child.stdout?.on('data', (data: Buffer) => reader.push(data));
+    // Everything the agent wrote has been read once its stdout closes (reading may be held back).
+    const outputRead = new Promise<void>((res) => (this.child.stdout ? this.child.stdout.once('close', () => res()) : res()));
     this.child.on('exit', (code, signal) => {
       this.exited = true;
       const reason = `the local agent exited (${signal ?? `code ${code ?? '?'}`})${this.stderrTail ? `: ${this.stderrTail.trim().split('\n').pop() ?? ''}` : ''}`;
       rejectReady(new Error(reason));
       // Let the reader take what the agent wrote before it died, then report the rest lost.
-      setImmediate(() => {
-        for (const jobId of [...this.open]) {
-          this.open.delete(jobId);
-          for (const l of this.lostListeners) l(jobId, reason);
-        }
-      });
+      void outputRead.then(() =>
+        setImmediate(() => {
+          for (const jobId of [...this.open]) {
+            this.open.delete(jobId);
+            for (const l of this.lostListeners) l(jobId, reason);
+          }
+        }),
+      );
     });
   }
 
   capabilities(): readonly string[] {
     return this.caps;
+  }
+
+  /** Counts `bytes` as unrecorded until every promise settles, holding reading back above the mark. */
+  private holdUntilRecorded(bytes: number, recorded: Array<void | Promise<void>>): void {
+    this.unrecorded += bytes;
+    this.throttle();
+    void Promise.allSettled(recorded).then(() => {
+      this.unrecorded -= bytes;
+      this.throttle();
+    });
+  }
+
+  private throttle(): void {
+    const out = this.child.stdout;
+    if (!out) return;
+    if (!this.heldBack && this.unrecorded > this.high) {
+      this.heldBack = true;
+      out.pause();
+    } else if (this.heldBack && this.unrecorded < this.low) {
+      this.heldBack = false;
+      out.resume();
+    }
+  }
+
+  /** Whether reading the agent's output is held back for the store (for tests). */
+  get waitingForStore(): boolean {
+    return this.heldBack;
   }
 
   refuse(runtime: PlanRuntime): string | undefined {
@@ -101,7 +150,7 @@ export class LocalAgent implements AgentDispatcher {
     this.send({ type: 'cancel', jobId, reason });
   }
 
-  onEvent(listener: (event: AgentEvent) => void): void {
+  onEvent(listener: EventListener): void {
     this.listeners.push(listener);
   }
 
@@ -141,6 +190,13 @@ function adoptPrestarted(agentMain: string): ChildProcess | undefined {
   pre.child.ref();
   for (const s of [pre.child.stdin, pre.child.stdout, pre.child.stderr] as Array<{ ref?: () => void } | null>) s?.ref?.();
   return pre.child;
+}
+
+/** The size of a logs event's texts: their bytes when they have them, without decoding. */
+function logBytes(e: Extract<AgentEvent, { type: 'logs' }>): number {
+  let n = 0;
+  for (const c of e.chunks) n += textBytes(c)?.length ?? c.text.length;
+  return n;
 }
 
 /** A 'logs' header: its chunks carry byte counts, their texts follow it as `bytes` raw bytes. */
