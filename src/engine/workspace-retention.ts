@@ -12,7 +12,7 @@ import type { RunStatus } from '../store/types.js';
 export const DEFAULT_KEEP_WORKSPACES = 5;
 
 /** Runs in these states are over: nothing will run in their workspaces again except a rerun. */
-const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled', 'invalid']);
+export const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled', 'invalid']);
 
 /**
  * Removes the files (`runs/<id>/`: snapshot and workspaces) of finished runs beyond the newest `keep`

@@ -90,10 +90,14 @@ export interface HeartbeatRequest {
   readonly agentId: string;
   /** Jobs the agent is running (or still delivering events for). */
   readonly jobs: readonly string[];
+  /** Runs the agent keeps workspaces of and runs no job of now (optional). */
+  readonly runs?: readonly string[];
 }
 
 export interface HeartbeatResponse {
   readonly cancel: ReadonlyArray<{ readonly jobId: string; readonly reason: string }>;
   /** Jobs the server no longer knows as this agent's: stop them and drop their events. */
   readonly unknown: readonly string[];
+  /** Of the runs named, those whose workspaces the agent may remove (finished, and not recent). */
+  readonly prune?: readonly string[];
 }

@@ -17,5 +17,7 @@ export interface ServerContext {
     readonly heartbeatMs: number;
     readonly claimWaitMs: number;
     readonly version: string;
+    /** Finished runs per project whose workspaces agents keep (OTTO_KEEP_WORKSPACES). */
+    readonly keepWorkspaces: number;
   };
 }

@@ -14,6 +14,7 @@ import { RunBus } from './event-bus.js';
 import { Metrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import { Sources } from './source.js';
+import { DEFAULT_KEEP_WORKSPACES } from '../engine/workspace-retention.js';
 
 /** The application with an in-memory store and nothing listening: enough for `app.swagger()` and `app.inject()`. */
 export interface DocApp {
@@ -48,7 +49,7 @@ export async function openApiApp(version = '0.0.0'): Promise<DocApp> {
     bus,
     secretKey: () => key,
     metrics: new Metrics(),
-    settings: { heartbeatMs: 5000, claimWaitMs: 25_000, version },
+    settings: { heartbeatMs: 5000, claimWaitMs: 25_000, version, keepWorkspaces: DEFAULT_KEEP_WORKSPACES },
   };
   // The artifact routes exist only with an object store; nothing is read from it here.
   const app = await buildApp(context, { objectsDir: join(dataDir, 'objects') });

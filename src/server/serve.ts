@@ -16,6 +16,7 @@ import { Metrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import { Sources } from './source.js';
 import { CronTriggers } from './cron.js';
+import { DEFAULT_KEEP_WORKSPACES } from '../engine/workspace-retention.js';
 
 export interface ServeOptions {
   readonly listen: string;
@@ -27,6 +28,8 @@ export interface ServeOptions {
   readonly agentTimeoutMs: number;
   readonly heartbeatMs: number;
   readonly graceMs: number;
+  /** Finished runs per project whose workspaces agents keep; default 5. */
+  readonly keepWorkspaces?: number;
   readonly graphite?: string;
   readonly graphitePrefix: string;
   readonly version: string;
@@ -82,7 +85,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     log: options.log,
     metrics: { stageFinished: (r) => metrics.stageFinished(r), runFinished: (s) => metrics.runsFinished.inc({ status: s }) },
   });
-  const context: ServerContext = { store, scheduler, dispatcher, bus, secretKey, metrics, settings: { heartbeatMs: options.heartbeatMs, claimWaitMs: 25_000, version: options.version } };
+  const context: ServerContext = { store, scheduler, dispatcher, bus, secretKey, metrics, settings: { heartbeatMs: options.heartbeatMs, claimWaitMs: 25_000, version: options.version, keepWorkspaces: options.keepWorkspaces ?? DEFAULT_KEEP_WORKSPACES } };
   // Agents on this machine store artifacts and caches here: it must exist before the first one does.
   mkdirSync(join(dataDir, 'objects'), { recursive: true });
   const app = await buildApp(context, { objectsDir: join(dataDir, 'objects'), extend: (a) => options.extend?.(a, context) });

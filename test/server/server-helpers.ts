@@ -180,6 +180,8 @@ export interface ServerOptions {
   /** Fixed port (restarts); default 0, the server prints the one it got. */
   readonly port?: number;
   readonly agentTimeoutS?: number;
+  /** More environment for the server process. */
+  readonly env?: Record<string, string>;
 }
 
 export interface Server {
@@ -268,7 +270,7 @@ export class Env {
     const args = ['serve', '--data', this.dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`];
     if (options.agentTimeoutS !== undefined)
       args.push('--agent-timeout', String(options.agentTimeoutS));
-    const proc = spawnOtto(args, this.envVars, this.root);
+    const proc = spawnOtto(args, { ...this.envVars, ...options.env }, this.root);
     this.procs.push(proc);
     const url = await waitFor(
       `otto serve to print its URL (stderr: ${proc.stderr()})`,

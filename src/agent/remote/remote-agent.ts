@@ -80,6 +80,8 @@ export class RemoteAgent {
       jobIds: () => [...this.jobs.keys()],
       cancel: (jobId, reason) => this.cancelJob(jobId, reason),
       disowned: (jobId) => this.disowned(jobId),
+      runsHeld: () => (this.pruning ? [] : this.jobContext?.workspaces.heldRuns(this.busyRuns()) ?? []),
+      prune: (runIds) => void this.prune(runIds),
       forgotten: (err) => {
         this.o.log(`the server does not know this agent (${err.message}); registering again`);
         void this.register();
@@ -341,6 +343,27 @@ export class RemoteAgent {
       const waiters = [...this.emptyWaiters];
       this.emptyWaiters.clear();
       for (const w of waiters) w();
+    }
+  }
+
+  /** Runs with a job here (running, or still delivering its events). */
+  private busyRuns(): Set<string> {
+    return new Set([...this.jobs.keys()].map((jobId) => jobId.slice(0, jobId.indexOf('/'))));
+  }
+
+  private pruning = false;
+
+  /** Removes the workspaces of finished runs the server named (never of a run with a job here). */
+  private async prune(runIds: readonly string[]): Promise<void> {
+    if (this.pruning) return;
+    this.pruning = true;
+    try {
+      const removed = (await this.jobContext?.workspaces.pruneRuns(runIds, this.busyRuns())) ?? [];
+      if (removed.length > 0) this.o.log(`removed the workspaces of finished run${removed.length === 1 ? '' : 's'} ${removed.join(', ')}`);
+    } catch (e) {
+      this.o.log(`could not remove old workspaces: ${(e as Error).message}`);
+    } finally {
+      this.pruning = false;
     }
   }
 

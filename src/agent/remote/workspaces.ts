@@ -3,13 +3,16 @@
 // an earlier job of the run left on this agent (`runtime { from }`).
 
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { AssignedJob } from '../../protocol/agent-http.js';
 import { GitMirrors, redactUrls } from './git-mirror.js';
 import { jobFileName, pathSlug, runDirName } from './paths.js';
+
+/** A server's run id (a number), the only kind of run directory the agent reports and removes. */
+const RUN_ID = /^[1-9][0-9]{0,17}$/;
 
 export interface PreparedWorkspace {
   readonly dir: string;
@@ -68,6 +71,43 @@ export class AgentWorkspaces {
     }
     await this.record({ jobId: job.jobId, stage: job.stagePath, dir });
     return { dir, lines: [line] };
+  }
+
+  /** Runs with workspaces here (their ids, as servers give them), but for those in `busy`. */
+  heldRuns(busy: ReadonlySet<string>): string[] {
+    try {
+      return readdirSync(join(this.workDir, 'runs')).filter((n) => RUN_ID.test(n) && !busy.has(n));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Removes the workspaces of these runs and the records of their jobs; returns the runs removed. */
+  async pruneRuns(runIds: readonly string[], busy: ReadonlySet<string>): Promise<string[]> {
+    const gone = new Set<string>();
+    for (const id of runIds) {
+      if (!RUN_ID.test(id) || busy.has(id)) continue;
+      const dir = join(this.workDir, 'runs', runDirName(id));
+      if (!existsSync(dir)) continue;
+      await rm(dir, { recursive: true, force: true });
+      gone.add(id);
+    }
+    if (gone.size === 0) return [];
+    let names: string[] = [];
+    try {
+      names = await readdir(this.jobsDir);
+    } catch {
+      // no records
+    }
+    for (const name of names) {
+      try {
+        const r = JSON.parse(await readFile(join(this.jobsDir, name), 'utf8')) as WorkspaceRecord;
+        if (gone.has(r.jobId.slice(0, r.jobId.indexOf('/')))) await rm(join(this.jobsDir, name), { force: true });
+      } catch {
+        // a record being written or unreadable: left for the next time
+      }
+    }
+    return [...gone];
   }
 
   private async record(r: WorkspaceRecord): Promise<void> {

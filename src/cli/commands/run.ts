@@ -9,7 +9,7 @@ import { userInfo } from 'node:os';
 import type { ContextFlags } from '../../plan/index.js';
 import type { GateHost, CallbackTokens, Notifier, Orchestrator, SecretSource } from '../../engine/index.js';
 import { LocalAgent } from '../../engine/local-agent.js';
-import { DEFAULT_KEEP_WORKSPACES } from '../../engine/workspace-retention.js';
+import { parseKeepWorkspaces } from '../keep-workspaces.js';
 import type { Plan } from '../../protocol/plan.js';
 import type { RunRecord, Store } from '../../store/index.js';
 import { displayPath, EXIT, UsageError, useColor, writeErr, writeOut } from '../io.js';
@@ -48,16 +48,6 @@ export interface RunExtensions {
 /** The agent's entry script, next to this CLI in the build (dist/src/agent/main.js). */
 export function agentMain(): string {
   return buildFile('agent/main.js');
-}
-
-/** OTTO_KEEP_WORKSPACES: how many finished runs keep their copies of the project (default 5). */
-export function parseKeepWorkspaces(raw: string | undefined = process.env.OTTO_KEEP_WORKSPACES): number {
-  if (raw === undefined || raw === '') return DEFAULT_KEEP_WORKSPACES;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) {
-    throw new UsageError(`OTTO_KEEP_WORKSPACES is '${raw}': it must be a whole number of runs, such as 5 (0 keeps none)`, `unset it to keep the workspaces of the last ${DEFAULT_KEEP_WORKSPACES} finished runs`);
-  }
-  return n;
 }
 
 export function parseJobs(value: string | undefined, fallback: number): number {

@@ -8,6 +8,7 @@ import { verifyChain } from '../../store/index.js';
 import type { Role } from '../../store/types.js';
 import { defaultKeyFile } from '../../util/secret-box.js';
 import { EXIT, UsageError, writeErr, writeOut } from '../io.js';
+import { parseKeepWorkspaces } from '../keep-workspaces.js';
 
 export interface ServeFlags {
   readonly listen?: string;
@@ -33,6 +34,7 @@ function seconds(value: string | undefined, fallback: number, flag: string): num
 }
 
 export async function runServe(flags: ServeFlags, version: string, extend?: Parameters<typeof startServer>[0]['extend']): Promise<number> {
+  const keepWorkspaces = parseKeepWorkspaces();
   let server;
   try {
     server = await startServer({
@@ -44,6 +46,7 @@ export async function runServe(flags: ServeFlags, version: string, extend?: Para
       agentTimeoutMs: seconds(flags.agentTimeout, 30, '--agent-timeout'),
       heartbeatMs: 5000,
       graceMs: 5000,
+      keepWorkspaces,
       ...(flags.graphite ? { graphite: flags.graphite } : {}),
       graphitePrefix: flags.graphitePrefix ?? 'otto',
       version,

@@ -2,6 +2,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
+import { prunableRuns } from '../workspace-prune.js';
 import { AGENT_HTTP_VERSION, type ClaimRequest, type EventsRequest, type HeartbeatRequest, type RegisterRequest } from '../../protocol/agent-http.js';
 import { authorize } from '../auth.js';
 import type { ServerContext } from '../context.js';
@@ -23,7 +24,11 @@ const EventsBody = Type.Object({
   agentId: Type.String({ minLength: 1 }),
   events: Type.Array(Type.Object({ eventSeq: Type.Integer({ minimum: 1 }), event: Type.Object({ type: Type.String(), jobId: Type.String() }, { additionalProperties: true }) }), { maxItems: 10_000 }),
 });
-const HeartbeatBody = Type.Object({ agentId: Type.String({ minLength: 1 }), jobs: Type.Array(Type.String(), { maxItems: 10_000 }) });
+const HeartbeatBody = Type.Object({
+  agentId: Type.String({ minLength: 1 }),
+  jobs: Type.Array(Type.String(), { maxItems: 10_000 }),
+  runs: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 10_000 })),
+});
 
 export function agentRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/api/v1/agents', { schema: { tags: ['agents'], summary: 'Agents: labels, state and current work' } }, async (request) => {
@@ -90,6 +95,8 @@ export function agentRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.post<{ Body: HeartbeatRequest }>('/api/v1/agent/heartbeat', { schema: { tags: ['agent protocol'], summary: 'Agent heartbeat', body: HeartbeatBody } }, async (request) => {
     await authorize(ctx.store, request, 'agent');
     if (!ctx.dispatcher.isKnown(request.body.agentId)) throw new ApiError('gone', 'unknown agent: register again');
-    return ctx.dispatcher.heartbeat(request.body.agentId, request.body.jobs);
+    const answer = ctx.dispatcher.heartbeat(request.body.agentId, request.body.jobs);
+    const runs = request.body.runs;
+    return runs && runs.length > 0 ? { ...answer, prune: await prunableRuns(ctx.store, runs, ctx.settings.keepWorkspaces) } : answer;
   });
 }
