@@ -2,11 +2,25 @@
 // checkout of the exact commit per run (what the planner reads).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiError } from './errors.js';
 
 export class SourceError extends ApiError {}
+
+/** Checkouts kept per project (see Sources.pruneCheckouts). */
+export const KEPT_CHECKOUTS = 20;
+
+/** Marks a checkout as just used, and returns it. */
+function touched(dir: string, marker: string): string {
+  const now = new Date();
+  try {
+    utimesSync(marker, now, now);
+  } catch {
+    // removed meanwhile: the caller reads what is there, as before
+  }
+  return dir;
+}
 
 function git(args: readonly string[], cwd?: string): { ok: boolean; out: string; err: string } {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
@@ -66,16 +80,40 @@ export class Sources {
    */
   async cachedCheckout(project: string, sha: string): Promise<string> {
     const dir = join(this.dataDir, 'checkouts', project, sha);
-    if (existsSync(join(dir, '.otto-complete'))) return dir;
-    return this.exclusive(`${project}:${sha}`, async () => {
-      if (existsSync(join(dir, '.otto-complete'))) return dir;
+    const complete = join(dir, '.otto-complete');
+    if (existsSync(complete)) return touched(dir, complete);
+    const made = await this.exclusive(`${project}:${sha}`, async () => {
+      if (existsSync(complete)) return false;
       const tmp = `${dir}.tmp-${process.pid}`;
       await this.checkout(project, sha, tmp);
       writeFileSync(join(tmp, '.otto-complete'), '');
       rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);
-      return dir;
+      return true;
     });
+    if (made) this.pruneCheckouts(project, sha);
+    return touched(dir, complete);
+  }
+
+  /**
+   * Keeps the project's KEPT_CHECKOUTS most recently used checkouts (each use marks its
+   * `.otto-complete`): a checkout is only read while a trigger plans, and a commit used again is
+   * checked out again. `keep` is never removed.
+   */
+  private pruneCheckouts(project: string, keep: string): void {
+    const root = join(this.dataDir, 'checkouts', project);
+    let names: string[];
+    try {
+      names = readdirSync(root);
+    } catch {
+      return;
+    }
+    const used = names
+      .filter((n) => n !== keep && !n.includes('.tmp-'))
+      .map((n) => ({ n, at: statSync(join(root, n, '.otto-complete'), { throwIfNoEntry: false })?.mtimeMs }))
+      .filter((c): c is { n: string; at: number } => c.at !== undefined)
+      .sort((a, b) => b.at - a.at);
+    for (const old of used.slice(KEPT_CHECKOUTS - 1)) rmSync(join(root, old.n), { recursive: true, force: true });
   }
 
   private readonly commitTimes = new Map<string, number | null>();
