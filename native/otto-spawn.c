@@ -24,8 +24,9 @@
  *               Nothing else is sent for that id.
  *   'O' output  u8 stream, then the bytes (at most CHUNK), in the order they were read
  *   'E' eof     u8 stream: the pipe is closed; every 'O' of that stream came before it
- *   'X' exited  u8 how (0 exit status, 1 killed by a signal), u32 status or signal number. Sent when
- *               the leader is reaped; output of the rest of its group may still follow. A step is over
+ *   'X' exited  u8 how (0 exit status, 1 killed by a signal), u32 status or signal number, u8 1 when
+ *               the process group has no member left (else 0). Sent when the leader is reaped;
+ *               output of the rest of its group may still follow. A step is over
  *               (and its id forgotten) once 'X' and both 'E' are sent, or after 'C' and 'X'.
  * Signals: the agent signals a step's group itself with kill(-pid, sig); no request is needed.
  * Backpressure: a paused stream is not read; and when the agent does not read this process's stdout,
@@ -315,11 +316,14 @@ static void reap(void) {
     for (size_t i = 0; i < nsteps; i++) {
       struct step *s = &steps[i];
       if (s->pid != pid || s->reaped) continue;
-      unsigned char p[5];
+      unsigned char p[6];
       s->reaped = 1;
       p[0] = WIFSIGNALED(status) ? 1 : 0;
       put32(p + 1, (uint32_t)(WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status)));
-      frame('X', s->id, p, 5);
+      /* 1: the group has no member left, so the agent need not look (a failing kill() there
+       * costs an exception); 0: it may (zombies count here, so the agent checks /proc). */
+      p[5] = kill(-pid, 0) < 0 && errno == ESRCH ? 1 : 0;
+      frame('X', s->id, p, 6);
       break;
     }
   }

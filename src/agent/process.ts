@@ -208,13 +208,13 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
         if (pid !== undefined) signalGroup(pid, 'SIGKILL');
         finish({ error });
       },
-      exited: (code, sig) => {
+      exited: (code, sig, groupEmpty) => {
         exit = { code, signal: sig };
         if (timeout !== null) clearTimeout(timeout);
         timeout = null;
         // Whatever the leader left running in its group (`sleep 1000 &`) is ended too.
         if (!stopping) {
-          if (alive()) stopGroup();
+          if (groupEmpty !== true && alive()) stopGroup();
           else markGone();
         }
         // The pipes may have closed before this event (the order is not guaranteed).

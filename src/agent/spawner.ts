@@ -6,7 +6,7 @@
 //   requests: 'S' start (u32 argc, u32 envc, NUL-terminated cwd, argv, env), 'P'/'R' pause/resume a
 //             stream (u8 1 stdout, 2 stderr), 'C' close the step's pipes
 //   events:   'B' begun (u32 pid), 'F' failed (u8 what, u32 errno), 'O' output (u8 stream, bytes),
-//             'E' eof (u8 stream), 'X' exited (u8 0 status / 1 signal, u32 value)
+//             'E' eof (u8 stream), 'X' exited (u8 0 status / 1 signal, u32 value, u8 group empty)
 // The agent signals a step's process group itself (its pgid is its pid); timers, the grace period and
 // the /proc checks stay in process.ts, which runs both spawners through the StepEvents below.
 
@@ -27,8 +27,11 @@ export interface StepEvents {
   failed(message: string): void;
   output(stream: OutputStream, data: Buffer): void;
   closed(stream: OutputStream): void;
-  /** The leader's end; its group's output may still follow. */
-  exited(code: number | null, signal: string | null): void;
+  /**
+   * The leader's end; its group's output may still follow. `groupEmpty`: the spawner saw that no
+   * member of the group is left (undefined: it does not know).
+   */
+  exited(code: number | null, signal: string | null, groupEmpty?: boolean): void;
 }
 
 export interface StepHandle {
@@ -260,7 +263,7 @@ class NativeStep implements StepHandle {
         this.exited = true;
         const value = p.readUInt32LE(1);
         const signal = p[0] === 1 ? (signalNames.get(value) ?? `signal ${value}`) : null;
-        this.events.exited(signal === null ? value : null, signal);
+        this.events.exited(signal === null ? value : null, signal, p.length >= 6 ? p[5] === 1 : undefined);
         return this.maybeForget();
       }
     }
