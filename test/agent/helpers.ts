@@ -14,7 +14,16 @@ import {
 } from '../../src/protocol/agent.js';
 import type { Op } from '../../src/protocol/plan.js';
 import { HELPER_PATH } from '../../src/agent/spawner.js';
+import { shellArgv, type ProcessSpec, type Spawner } from '../../src/agent/process.js';
 import { repoRoot } from '../helpers.js';
+
+/** PATH for step processes in the process tests. */
+export const PATH_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+
+/** What every process test's step has in common: a shell script, PATH only, no time limit. */
+export function stepSpec(spawner: Spawner, cwd: string, script: string): Omit<ProcessSpec, 'onOutput'> {
+  return { argv: shellArgv(script), cwd, env: PATH_ENV, timeoutMs: 0, graceMs: 300, spawner };
+}
 
 /** Builds the native step helper if it is missing or older than its source; the tests need it. */
 export function buildSpawnHelper(): void {

@@ -4,11 +4,10 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { runProcess, shellArgv, type ProcessSpec, type Spawner } from '../../src/agent/process.js';
+import { runProcess, type ProcessSpec, type Spawner } from '../../src/agent/process.js';
 import { helperPid } from '../../src/agent/spawner.js';
-import { buildSpawnHelper, isAlive, readPid, sleep, tempDir } from './helpers.js';
+import { buildSpawnHelper, isAlive, PATH_ENV, readPid, sleep, stepSpec, tempDir } from './helpers.js';
 
-const PATH_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
 for (const spawner of ['native', 'node'] as const) {
   describe(`spawner: ${spawner}`, () => {
@@ -25,16 +24,11 @@ function cases(spawner: Spawner): void {
   ): ProcessSpec & { out: () => string } {
     let out = '';
     return {
-      argv: shellArgv(script),
-      cwd,
-      env: PATH_ENV,
-      timeoutMs: 0,
-      graceMs: 300,
+      ...stepSpec(spawner, cwd, script),
       onOutput: (_stream, data) => {
         out += data.toString();
       },
       out: () => out,
-      spawner,
       ...extra,
     };
   }

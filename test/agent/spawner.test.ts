@@ -12,15 +12,13 @@ import { pathToFileURL } from 'node:url';
 import {
   defaultSpawner,
   runProcess,
-  shellArgv,
   type ProcessSpec,
   type Spawner,
 } from '../../src/agent/process.js';
 import { HELPER_PATH, helperPid } from '../../src/agent/spawner.js';
 import { repoRoot } from '../helpers.js';
-import { buildSpawnHelper, isAlive, readPid, sleep, tempDir } from './helpers.js';
+import { buildSpawnHelper, isAlive, readPid, sleep, stepSpec, tempDir } from './helpers.js';
 
-const PATH_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 
 interface Captured {
   stdout: string;
@@ -37,12 +35,7 @@ function spec(
 ): ProcessSpec & { out: Captured } {
   const out: Captured = { stdout: '', stderr: '', order: [] };
   return {
-    argv: shellArgv(script),
-    cwd,
-    env: PATH_ENV,
-    timeoutMs: 0,
-    graceMs: 300,
-    spawner,
+    ...stepSpec(spawner, cwd, script),
     onOutput: (stream, data) => {
       out[stream] += data.toString('latin1');
       out.order.push(stream);
