@@ -5,7 +5,11 @@ import { withTextBytes, type AgentEvent, type LogChunk } from '../protocol/agent
 export type LogStream = LogChunk['stream'];
 
 export interface LogBatcherOptions {
-  /** A batch is sent once this many bytes are pending. Default 64 KiB. */
+  /**
+   * A batch is sent once this many bytes are pending. Default 256 KiB: a flood then makes few, big
+   * chunks (each chunk costs the receiver and the store an index entry); quiet output goes on the
+   * interval anyway.
+   */
   readonly batchBytes?: number;
   /** No chunk is longer than this many bytes; a longer line is cut. Default 256 KiB. */
   readonly maxChunkBytes?: number;
@@ -48,7 +52,7 @@ export class LogBatcher {
     private readonly emit: (e: AgentEvent) => void,
     options: LogBatcherOptions = {},
   ) {
-    this.batchBytes = options.batchBytes ?? 64 * 1024;
+    this.batchBytes = options.batchBytes ?? 256 * 1024;
     this.maxChunkBytes = Math.max(4, options.maxChunkBytes ?? 256 * 1024);
     this.intervalMs = options.intervalMs ?? 20;
   }
