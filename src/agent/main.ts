@@ -3,6 +3,7 @@
 // every message is a JSON line.
 
 import type { ObjectOps } from './object-ops.js';
+import { warmUp } from './warm-up.js';
 import { StdioAgent } from './stdio-agent.js';
 
 /**
@@ -38,6 +39,9 @@ process.on('uncaughtException', (e) => {
   agent.shutdown('the agent hit an internal error');
 });
 
+// Right after the hello, while otto run plans: a job of the agent's own, so that the first real one
+// finds its code compiled and the step helper running (src/agent/warm-up.ts).
+setImmediate(() => void warmUp());
 await agent.start();
 // stdin may still be open after a 'shutdown' command; nothing else should keep the agent alive.
 process.exit(0);
