@@ -226,6 +226,18 @@ function build(setExit: (code: number) => void): Command {
     });
 
   program
+    .command('gc')
+    .description('remove artifacts older than 90 days, caches unused for 7, and blobs nothing uses')
+    .option('--data <dir>', "a server's data directory (default: this project's .otto)")
+    .option('--dry-run', 'say what would be removed, remove nothing')
+    .option('--json', 'print JSON')
+    .option('-q, --quiet', 'print nothing')
+    .action(async (opts: { data?: string; dryRun?: boolean; json?: boolean; quiet?: boolean }) => {
+      const { runGc } = await import('./commands/gc.js');
+      await act(async () => runGc(opts))();
+    });
+
+  program
     .command('serve')
     .description("run Otto as a team's service: HTTP API, scheduler and web UI in one process")
     .option('--listen <host:port>', 'where to listen (default 127.0.0.1:7070)')

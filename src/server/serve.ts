@@ -17,6 +17,7 @@ import { Scheduler } from './scheduler.js';
 import { Sources } from './source.js';
 import { CronTriggers } from './cron.js';
 import { DEFAULT_KEEP_WORKSPACES } from '../engine/workspace-retention.js';
+import { gcDue, startGc } from '../util/gc-schedule.js';
 
 export interface ServeOptions {
   readonly listen: string;
@@ -97,11 +98,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const cron = new CronTriggers(store, scheduler, dataDir, options.log);
   await cron.start();
   const stopGraphite = options.graphite ? startGraphite(options.graphite, options.graphitePrefix, metrics, 10_000, options.log) : undefined;
+  // Old artifacts and unused caches go about once a day, in a process of its own (otto gc).
+  const collect = (): void => {
+    if (!gcDue(join(options.dataDir, 'gc-stamp'))) return;
+    options.log(`collecting garbage in ${join(options.dataDir, 'objects')} (otto gc --data ${options.dataDir})`);
+    startGc(['--data', options.dataDir], options.dataDir);
+  };
+  collect();
+  const gcTimer = setInterval(collect, 60 * 60 * 1000);
+  gcTimer.unref();
   return {
     url,
     app,
     context,
     async close() {
+      clearInterval(gcTimer);
       stopGraphite?.();
       cron.stop();
       await dispatcher.close();

@@ -67,6 +67,9 @@ export async function restoreCache(
       return { key, hit: false };
     }
     await restoreTree(store, manifest, scope.root, scope.root, scope.signal);
+    // Written again, the ref says when the cache was last used: garbage collection (gc.ts) expires
+    // caches by that, and a keyed hit is not saved again.
+    await store.writeRef(cacheRef(scope.project, op.name, key), digest);
     scope.log.push(`cache ${op.name}: hit, ${filesAndSize(manifest.files, manifest.size)}`);
     return { key, hit: true };
   } catch (e) {

@@ -14,6 +14,7 @@ import type { Plan } from '../../protocol/plan.js';
 import type { RunRecord, Store } from '../../store/index.js';
 import { displayPath, EXIT, UsageError, useColor, writeErr, writeOut } from '../io.js';
 import { buildFile } from '../../util/install.js';
+import { gcDue, startGc } from '../../util/gc-schedule.js';
 import { didYouMean } from '../../util/suggest.js';
 
 export interface RunOptions extends ContextFlags {
@@ -281,8 +282,10 @@ export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir
     const stages = await store.listStages(run.id);
     if (options.json) writeOut(JSON.stringify(runJson(final, stages), null, 2));
     else printSummary(final, stages, { color: useColor(process.stderr), out: process.stderr });
-    // Older runs' copies of the project go while the agent exits (OTTO_KEEP_WORKSPACES).
+    // Older runs' copies of the project go while the agent exits (OTTO_KEEP_WORKSPACES); old
+    // artifacts and caches about once a day, in the background (otto gc).
     const pruning = pruneWorkspaces(store, home, options.keepWorkspaces).catch((e: Error) => writeErr(`warning: could not remove old runs' workspaces: ${e.message}`));
+    if (gcDue(join(home, 'gc-stamp'))) startGc([], projectDir);
     await Promise.all([closing, pruning]);
     return status === 'succeeded' ? EXIT.ok : status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
   } finally {
