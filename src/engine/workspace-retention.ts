@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import type { RunStatus } from '../store/types.js';
 
 /** Finished runs whose workspaces are kept, newest first, unless OTTO_KEEP_WORKSPACES says otherwise. */
-export const DEFAULT_KEEP_WORKSPACES = 5;
+export const DEFAULT_KEEP_WORKSPACES = 3;
 
 /** Runs in these states are over: nothing will run in their workspaces again except a rerun. */
 export const FINISHED: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled', 'invalid']);

@@ -53,7 +53,7 @@ export class Workspaces {
     const source = from !== null ? this.dirFor(from) : this.source();
     if (from !== null && this.options.reused?.has(from) && !existsSync(source)) {
       throw new Error(
-        `stage '${stage}' starts from the workspace of stage '${from}', carried over from an earlier run, but ${source} is gone (Otto keeps the workspaces of the last OTTO_KEEP_WORKSPACES finished runs, 5 by default); rerun without --from-failed`,
+        `stage '${stage}' starts from the workspace of stage '${from}', carried over from an earlier run, but ${source} is gone (Otto keeps the workspaces of the last OTTO_KEEP_WORKSPACES finished runs, 3 by default); rerun without --from-failed`,
       );
     }
     // The snapshot holds only what source() put there: directories, regular files and symlinks this

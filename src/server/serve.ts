@@ -29,7 +29,7 @@ export interface ServeOptions {
   readonly agentTimeoutMs: number;
   readonly heartbeatMs: number;
   readonly graceMs: number;
-  /** Finished runs per project whose workspaces agents keep; default 5. */
+  /** Finished runs per project whose workspaces agents keep; default 3. */
   readonly keepWorkspaces?: number;
   readonly graphite?: string;
   readonly graphitePrefix: string;

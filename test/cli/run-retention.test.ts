@@ -1,5 +1,5 @@
 // Workspace retention: `otto run` keeps the copies of the project (`.otto/runs/N/`) of the newest
-// finished runs only (OTTO_KEEP_WORKSPACES, 5 by default), leaves alone what it does not know, says
+// finished runs only (OTTO_KEEP_WORKSPACES, 3 by default), leaves alone what it does not know, says
 // clearly when a rerun needs a workspace that is gone, and refuses a setting that is not a number.
 
 import { test } from 'node:test';
@@ -66,7 +66,7 @@ test('a rerun that needs a workspace that was removed fails that stage and says 
   assert.equal(test?.status, 'failed');
   assert.match(
     test?.message ?? '',
-    /stage 'Test' starts from the workspace of stage 'Build', carried over from an earlier run, but .* is gone \(Otto keeps the workspaces of the last OTTO_KEEP_WORKSPACES finished runs, 5 by default\); rerun without --from-failed/,
+    /stage 'Test' starts from the workspace of stage 'Build', carried over from an earlier run, but .* is gone \(Otto keeps the workspaces of the last OTTO_KEEP_WORKSPACES finished runs, 3 by default\); rerun without --from-failed/,
   );
   // A full rerun builds again and passes.
   assert.equal(p.otto(['rerun', '1']).code, 0);
@@ -81,5 +81,5 @@ test('OTTO_KEEP_WORKSPACES that is not a whole number is a usage error', { timeo
     r.stderr,
     /OTTO_KEEP_WORKSPACES is 'lots': it must be a whole number of runs, such as 5 \(0 keeps none\)/,
   );
-  assert.match(r.stderr, /help: unset it to keep the workspaces of the last 5 finished runs/);
+  assert.match(r.stderr, /help: unset it to keep the workspaces of the last 3 finished runs/);
 });
