@@ -38,15 +38,16 @@ describe('workspaces on agents', { timeout: 120_000 }, () => {
       assert.equal((await viewer.waitRun(created.id)).status, 'succeeded');
     }
     const runsDir = join(agent.workDir, 'runs');
-    // Heartbeats come every 5 s.
+    // Heartbeats come every 5 s. The agent logs a removal once the run's job records are gone too.
+    const removed = (id: string): boolean =>
+      new RegExp(`removed the workspaces of finished runs? (\\d+, )*${id}\\b`).test(agent.proc.stderr());
     await waitFor(
-      `only run ${ids[2]}'s workspaces left in ${runsDir}`,
-      () => readdirSync(runsDir).join(',') === ids[2],
+      `only run ${ids[2]}'s workspaces left in ${runsDir}, and runs ${ids[0]} and ${ids[1]} logged as removed`,
+      () => readdirSync(runsDir).join(',') === ids[2] && removed(ids[0] as string) && removed(ids[1] as string),
       20_000,
       100,
     );
     assert.ok(existsSync(join(runsDir, ids[2] as string)));
-    assert.match(agent.proc.stderr(), new RegExp(`removed the workspaces of finished runs? ${ids[0]}`));
     // The records of the removed runs' jobs went with them; the kept run's are there.
     const records = readdirSync(join(agent.workDir, 'jobs'));
     assert.equal(records.length, 2, `job records: ${records.join(', ')}`);
