@@ -22,7 +22,7 @@ function freePort(): Promise<number> {
 }
 
 function otto(args: string[], env: NodeJS.ProcessEnv): string {
-  const r = spawnSync(process.execPath, [ottoBin, ...args], { env, encoding: 'utf8' });
+  const r = spawnSync(ottoBin, [...args], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`otto ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }
@@ -54,7 +54,7 @@ async function setUp(agents: number): Promise<Bench> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const procs: ChildProcess[] = [];
-  procs.push(spawn(process.execPath, [ottoBin, 'serve', '--data', data, '--listen', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'ignore', openSync(join(dir, 'serve.log'), 'w')] }));
+  procs.push(spawn(ottoBin, ['serve', '--data', data, '--listen', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'ignore', openSync(join(dir, 'serve.log'), 'w')] }));
   for (let i = 0; i < 100; i++) {
     try {
       if ((await fetch(`${url}/api/v1/health`)).ok) break;
@@ -65,7 +65,7 @@ async function setUp(agents: number): Promise<Bench> {
   }
   for (let i = 0; i < agents; i++) {
     procs.push(
-      spawn(process.execPath, [ottoBin, 'agent', '--server', url, '--name', `bench-${i}`, '--jobs', '1', '--work-dir', join(dir, `agent-${i}`)], {
+      spawn(ottoBin, ['agent', '--server', url, '--name', `bench-${i}`, '--jobs', '1', '--work-dir', join(dir, `agent-${i}`)], {
         env: { ...env, OTTO_AGENT_TOKEN: agentToken },
         stdio: ['ignore', 'ignore', openSync(join(dir, `agent-${i}.log`), 'w')],
       }),

@@ -39,7 +39,7 @@ await esbuild.build({
   target: 'node20',
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',
-  external: ['better-sqlite3', 'pg', 'pg-native', 'fastify', '@fastify/*', 'prom-client', 'playwright-core', 'esbuild'],
+  external: ['better-sqlite3', 'pg', 'pg-native', 'fastify', '@fastify/*', 'prom-client', 'playwright-core', 'esbuild', 'undici'],
   // Bundled CommonJS packages call require(); give ES modules one.
   banner: { js: "import { createRequire as __ottoRequire } from 'node:module'; const require = __ottoRequire(import.meta.url);" },
   logLevel: 'warning',

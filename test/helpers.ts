@@ -32,7 +32,7 @@ export interface OttoResult {
 }
 
 export function runOtto(args: readonly string[], options: { cwd?: string; input?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): OttoResult {
-  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [ottoBin, ...args], {
+  const r: SpawnSyncReturns<string> = spawnSync(ottoBin, [...args], {
     cwd: options.cwd ?? repoRoot,
     input: options.input,
     encoding: 'utf8',

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { packageVersion } from '../util/install.js';
+import { restoreExtraCaCerts } from '../util/http-fetch.js';
 import { EXIT, exitQuietlyOnBrokenPipe, UsageError, useColor, writeErr } from './io.js';
 
 
@@ -330,6 +331,7 @@ function build(setExit: (code: number) => void): Command {
 }
 
 export async function run(argv: readonly string[]): Promise<void> {
+  restoreExtraCaCerts();
   exitQuietlyOnBrokenPipe();
   let code: number = EXIT.ok;
   const program = build((c) => (code = c));

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { textBytes, withTextBytes, type AgentCommand, type AgentEvent, type AgentMessage, type LogChunk, type StageJob } from '../protocol/agent.js';
 import { missingRuntime, type AgentDispatcher, type EventListener } from './agents.js';
 import type { PlanRuntime } from '../protocol/plan.js';
+import { envForOwnNode } from '../util/http-fetch.js';
 
 export interface LocalAgentOptions {
   /** The agent's entry script (dist/src/agent/main.js). */
@@ -43,7 +44,7 @@ export class LocalAgent implements AgentDispatcher {
     this.high = options.unrecordedHigh ?? UNRECORDED_HIGH;
     this.low = options.unrecordedLow ?? UNRECORDED_LOW;
     // --frames: log chunks arrive as raw bytes after a header line (src/protocol/agent.ts).
-    this.child = adoptPrestarted(options.agentMain) ?? spawn(process.execPath, [options.agentMain, '--frames'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = adoptPrestarted(options.agentMain) ?? spawn(process.execPath, [options.agentMain, '--frames'], { stdio: ['pipe', 'pipe', 'pipe'], env: envForOwnNode() });
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (d: string) => {
       this.stderrTail = (this.stderrTail + d).slice(-2000);

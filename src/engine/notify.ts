@@ -4,6 +4,7 @@
 import type { Plan, PlanNotification, PlanStage } from '../protocol/plan.js';
 import type { Store } from '../store/store.js';
 import type { Notifier } from './orchestrator.js';
+import { fetchFailure, httpFetch } from '../util/http-fetch.js';
 
 export interface NotifierOptions {
   readonly store: Store;
@@ -26,7 +27,7 @@ export class HttpNotifier implements Notifier {
       try {
         r = await this.send(plan, stage, n, outcome, runId);
       } catch (e) {
-        r = { ok: false, message: (e as Error).message };
+        r = { ok: false, message: fetchFailure(e) };
       }
       results.push({ kind: n.kind, ...r });
       if (!r.ok) this.options.report(`warning: ${n.kind} notification for '${stage.path}' failed: ${r.message}`);
@@ -58,7 +59,7 @@ export class HttpNotifier implements Notifier {
   }
 
   private async post(url: string, method: string, body: string | undefined, headers: Record<string, string>): Promise<{ ok: boolean; message: string }> {
-    const res = await fetch(url, {
+    const res = await httpFetch(url, {
       method,
       headers: { 'content-type': 'application/json', 'user-agent': 'otto', ...headers },
       ...(body !== undefined ? { body } : {}),

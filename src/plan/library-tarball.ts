@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { list, extract, type ReadEntry } from 'tar';
 import { LibraryError } from './library-error.js';
+import { fetchFailure, httpFetch } from '../util/http-fetch.js';
 
 /** Downloads may be slow, but a hung server must not hang `otto lock` forever. */
 const DOWNLOAD_TIMEOUT_MS = 120_000;
@@ -22,7 +23,7 @@ export async function downloadTarball(url: string): Promise<Buffer> {
   }
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await httpFetch(url, {
       signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
       redirect: 'follow',
     });
@@ -49,11 +50,9 @@ export async function downloadTarball(url: string): Promise<Buffer> {
   }
 }
 
-/** fetch() wraps the useful part (ECONNREFUSED, ENOTFOUND, a timeout) in `cause`. */
 function networkReason(e: unknown): string {
-  const err = e as Error & { cause?: { code?: string; message?: string } };
-  if (err.name === 'TimeoutError') return `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s`;
-  return err.cause?.message ?? err.cause?.code ?? err.message;
+  if ((e as Error).name === 'TimeoutError') return `no answer within ${DOWNLOAD_TIMEOUT_MS / 1000} s`;
+  return fetchFailure(e);
 }
 
 /**

@@ -21,7 +21,8 @@ export function gcDue(stamp: string, now = Date.now()): boolean {
 /** Starts `otto gc ARGS` detached, in the background, with this process's environment. */
 export function startGc(args: readonly string[], cwd: string): void {
   try {
-    const child = spawn(process.execPath, [join(installRoot, 'bin', 'otto'), 'gc', '--quiet', ...args], { cwd, detached: true, stdio: 'ignore' });
+    // bin/otto, a shell script, starts Node the way a user's command does (src/util/http-fetch.ts).
+    const child = spawn(join(installRoot, 'bin', 'otto'), ['gc', '--quiet', ...args], { cwd, detached: true, stdio: 'ignore' });
     child.on('error', () => undefined);
     child.unref();
   } catch {

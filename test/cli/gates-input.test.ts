@@ -255,7 +255,7 @@ describe('input gates', { concurrency: 4 }, () => {
         // script(1) gives otto a pseudo-terminal on stdin and stdout; its stdin is what we type.
         const child = spawn(
           'script',
-          ['-qfec', `${process.execPath} ${ottoBin} run`, '/dev/null'],
+          ['-qfec', `${ottoBin} run`, '/dev/null'],
           {
             cwd: p.dir,
             env: { ...process.env, ...p.env, NO_COLOR: '1', TERM: 'xterm' } as NodeJS.ProcessEnv,

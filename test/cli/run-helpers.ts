@@ -141,7 +141,7 @@ export function startOtto(
     timeoutMs?: number;
   },
 ): Background {
-  const child = spawn(process.execPath, [ottoBin, ...args], {
+  const child = spawn(ottoBin, [...args], {
     cwd: options.cwd,
     env: {
       ...process.env,

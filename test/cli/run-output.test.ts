@@ -182,7 +182,7 @@ test('otto logs piped into a reader that stops early (| head -1) exits quietly w
 `);
   const r = p.otto(['run', '--quiet'], 60_000);
   assert.equal(r.code, 0, r.stderr);
-  const child = spawn(process.execPath, [ottoBin, 'logs', '--last'], { cwd: p.dir, env: { ...process.env, ...p.env, NO_COLOR: '1' } as NodeJS.ProcessEnv });
+  const child = spawn(ottoBin, ['logs', '--last'], { cwd: p.dir, env: { ...process.env, ...p.env, NO_COLOR: '1' } as NodeJS.ProcessEnv });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   // Read one chunk, then close the pipe as `head` does.

@@ -87,7 +87,7 @@ function assertAbsent(text: string, form: string, what: string): void {
 
 /** Runs otto with input on stdin, without blocking the event loop. */
 function ottoWithInput(p: Project, args: readonly string[], input: string): Promise<Finished> {
-  const child = spawn(process.execPath, [ottoBin, ...args], {
+  const child = spawn(ottoBin, [...args], {
     cwd: p.dir,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...p.env } as NodeJS.ProcessEnv,
   });

@@ -18,7 +18,7 @@ const sha256 = (s: string): string =>
   spawnSync('sha256sum', { input: s, encoding: 'utf8' }).stdout.slice(0, 64);
 
 function ottoWithInput(p: Project, args: readonly string[], input: string): Promise<Finished> {
-  const child = spawn(process.execPath, [ottoBin, ...args], {
+  const child = spawn(ottoBin, [...args], {
     cwd: p.dir,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...p.env } as NodeJS.ProcessEnv,
   });

@@ -53,7 +53,7 @@ function findSecrets(dir: string, secrets: Record<string, string>): string[] {
 }
 
 function ottoWithInput(p: Project, args: readonly string[], input: string): Promise<Finished> {
-  const child = spawn(process.execPath, [ottoBin, ...args], {
+  const child = spawn(ottoBin, [...args], {
     cwd: p.dir,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined, ...p.env } as NodeJS.ProcessEnv,
   });

@@ -53,10 +53,10 @@ test('rubygem draft with its blueprint: Deploy present, or skipped by vars.deplo
 test('same inputs, same bytes: two processes with different cwd and environment', () => {
   const file = join(compatDir, '2019', 'webapp.otto');
   const args = ['explain', '--json', file, '--branch', 'master', '--sha', 'abc123', '--var', 'b=2', '--var', 'a=1'];
-  const one = spawnSync(process.execPath, [ottoBin, ...args], { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent', TZ: 'UTC', LANG: 'C' } });
+  const one = spawnSync(ottoBin, [...args], { cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent', TZ: 'UTC', LANG: 'C' } });
   const dir = tempDir();
   try {
-    const two = spawnSync(process.execPath, [ottoBin, ...args], { cwd: dir.path, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir.path, TZ: 'Asia/Tokyo', LANG: 'de_DE.UTF-8', OTTO_SOMETHING: 'x' } });
+    const two = spawnSync(ottoBin, [...args], { cwd: dir.path, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: dir.path, TZ: 'Asia/Tokyo', LANG: 'de_DE.UTF-8', OTTO_SOMETHING: 'x' } });
     assert.equal(one.status, 0, one.stderr);
     assert.equal(two.status, 0, two.stderr);
     assert.equal(one.stdout, two.stdout);

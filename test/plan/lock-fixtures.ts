@@ -119,7 +119,7 @@ export function runOttoAsync(
 ): Promise<OttoResult & { ms: number }> {
   const started = Date.now();
   return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [ottoBin, ...args], {
+    const child = spawn(ottoBin, [...args], {
       cwd: options.cwd ?? repoRoot,
       env: {
         ...process.env,

@@ -43,7 +43,7 @@ interface Proc {
 }
 
 function spawnOtto(args: readonly string[], env: Record<string, string>, cwd: string): Proc {
-  const child = spawn(process.execPath, [ottoBin, ...args], {
+  const child = spawn(ottoBin, [...args], {
     cwd,
     env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -143,8 +143,8 @@ export class UiEnv {
     };
     for (const role of ['admin', 'operator', 'viewer', 'agent'] as const) {
       this.tokens[role] = execFileSync(
-        process.execPath,
-        [ottoBin, 'token', 'create', '--role', role, '--name', names[role], '--data', this.dataDir],
+        ottoBin,
+        ['token', 'create', '--role', role, '--name', names[role], '--data', this.dataDir],
         {
           env: { ...process.env, ...this.env },
           encoding: 'utf8',

@@ -10,6 +10,7 @@ import type {
   RegisterRequest,
   RegisterResponse,
 } from '../../protocol/agent-http.js';
+import { fetchFailure, httpFetch } from '../../util/http-fetch.js';
 
 /**
  * - unreachable: no answer (refused, reset, DNS, timeout): retry.
@@ -44,19 +45,19 @@ export interface AgentHttpClientOptions {
   readonly server: URL;
   readonly token: string;
   readonly userAgent: string;
-  /** Default: the global fetch. */
-  readonly fetch?: typeof fetch;
+  /** Default: httpFetch (the global fetch, trusting NODE_EXTRA_CA_CERTS). */
+  readonly fetch?: (url: string | URL, init?: RequestInit) => Promise<Response>;
 }
 
 export class AgentHttpClient {
   private readonly base: URL;
-  private readonly fetch: typeof fetch;
+  private readonly fetch: (url: string | URL, init?: RequestInit) => Promise<Response>;
 
   constructor(private readonly options: AgentHttpClientOptions) {
     const base = new URL(options.server.href);
     if (!base.pathname.endsWith('/')) base.pathname += '/';
     this.base = new URL('api/v1/agent/', base);
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.fetch = options.fetch ?? httpFetch;
   }
 
   register(
@@ -136,7 +137,7 @@ export class AgentHttpClient {
           null,
           { cause: e },
         );
-      throw new AgentHttpError(`${route}: ${networkMessage(e)}`, 'unreachable', null, null, {
+      throw new AgentHttpError(`${route}: ${fetchFailure(e)}`, 'unreachable', null, null, {
         cause: e,
       });
     } finally {
@@ -201,16 +202,6 @@ function errorBody(text: string): { code: string | null; message: string | null 
   }
   const line = text.trim().split('\n')[0]?.slice(0, 200) ?? '';
   return { code: null, message: line === '' ? null : line };
-}
-
-/** fetch's "fetch failed" hides the useful part in `cause` (ECONNREFUSED 127.0.0.1:8080, …). */
-function networkMessage(e: unknown): string {
-  const err = e as { message?: string; cause?: { code?: string; message?: string } };
-  const cause = err.cause;
-  if (cause?.code && cause.message)
-    return cause.message.includes(cause.code) ? cause.message : `${cause.code}: ${cause.message}`;
-  if (cause?.message) return cause.message;
-  return err.message ?? String(e);
 }
 
 /** Any failure as an AgentHttpError; an unexpected one counts as the server's (and is retried). */

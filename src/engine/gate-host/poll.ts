@@ -1,6 +1,7 @@
 // Poll gates: the orchestrator requests a URL until it answers as expected, or the wait times out.
 
 import type { DecideGate, OpenGate } from '../gates.js';
+import { fetchFailure, httpFetch } from '../../util/http-fetch.js';
 
 export class PollGates {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -19,7 +20,7 @@ export class PollGates {
         return;
       }
       try {
-        const res = await fetch(g.url, { signal: AbortSignal.timeout(Math.min(10_000, Math.max(100, left))), redirect: 'follow' });
+        const res = await httpFetch(g.url, { signal: AbortSignal.timeout(Math.min(10_000, Math.max(100, left))), redirect: 'follow' });
         const body = g.contains ? await res.text() : '';
         if (res.status === g.expect && (!g.contains || body.includes(g.contains))) {
           this.stop(k);
@@ -28,7 +29,7 @@ export class PollGates {
         }
         last = `HTTP ${res.status}${g.contains && res.status === g.expect ? ` without "${g.contains}"` : ''}`;
       } catch (e) {
-        last = (e as Error).message;
+        last = fetchFailure(e);
       }
       if (!this.timers.has(k)) return;
       const next = setTimeout(() => void attempt(), Math.min(g.intervalMs, Math.max(0, gate.deadline - Date.now())));
