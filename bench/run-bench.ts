@@ -251,7 +251,9 @@ export async function benchRun(options: RunBenchOptions = {}): Promise<RunSectio
     for (const [label, s] of [['cold store', cold200], ['warm store', warm200]] as const) {
       if (!s) continue;
       const ms = perStep(s);
-      steps.push({ name: `per-step overhead, ${label}: (otto − floor) / ${STEPS}`, value: fmtMs(ms), target: `< ${TARGET_STEP_MS} ms`, ok: ms < TARGET_STEP_MS, note: '(includes the fixed start-up spread over the steps)' });
+      // The issue's targets split a run's cost into a fixed start-up and a per-step overhead; this
+      // row mixes the two and so carries no target of its own (see the rows after it).
+      steps.push({ name: `per-step overhead, ${label}: (otto − floor) / ${STEPS}`, value: fmtMs(ms), note: '(includes the fixed start-up spread over the steps; targets: per step without it, and start-up, below)' });
     }
     const marginalWarm = marginal(warm200, warm1);
     steps.push({

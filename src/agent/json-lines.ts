@@ -3,7 +3,7 @@
 // flood of output is copied once rather than escaped into JSON and parsed back.
 
 import type { Writable } from 'node:stream';
-import { textBytes, type AgentEvent } from '../protocol/agent.js';
+import { textBytes, writtenSlice, type AgentEvent } from '../protocol/agent.js';
 
 type LogsEvent = Extract<AgentEvent, { type: 'logs' }>;
 
@@ -61,6 +61,9 @@ export class JsonLineWriter {
     // A chunk made from output bytes (the batcher's) goes as those bytes: no decoding, no copy.
     const parts: Array<string | Buffer> = [''];
     const chunks = e.chunks.map((c) => {
+      // One the agent wrote to the job's log file goes as where it is, without its bytes.
+      const written = writtenSlice(c);
+      if (written) return { seq: c.seq, step: c.step, stream: c.stream, bytes: written.length, at: written.offset };
       const raw = textBytes(c);
       const bytes = raw?.length ?? Buffer.byteLength(c.text, 'utf8');
       parts.push(raw ?? c.text);

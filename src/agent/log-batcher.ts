@@ -1,6 +1,8 @@
 // Turns masked output into sequence-numbered LogChunks, sent as 'logs' events in batches.
 
-import { withTextBytes, type AgentEvent, type LogChunk } from '../protocol/agent.js';
+import { closeSync, constants, mkdirSync, openSync, writeSync, writevSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { withTextBytes, writtenChunk, type AgentEvent, type LogChunk } from '../protocol/agent.js';
 
 export type LogStream = LogChunk['stream'];
 
@@ -18,6 +20,21 @@ export interface LogBatcherOptions {
    * look live, long enough that a chatty step's line-at-a-time writes share one event.
    */
   readonly intervalMs?: number;
+  /**
+   * Write the bytes to this file from `offset` on and send where they are instead of the bytes
+   * (StageJob.logFile: local mode, with a store that keeps output in files). Each batch is in the
+   * file before its event is emitted.
+   */
+  readonly file?: { readonly path: string; readonly offset: number };
+}
+
+/** A chunk cut from the output, before it is sent: its fields and its bytes (views, in order). */
+interface Piece {
+  readonly seq: number;
+  readonly step: number | null;
+  readonly stream: LogStream;
+  readonly parts: readonly Buffer[];
+  readonly length: number;
 }
 
 interface Segment {
@@ -46,6 +63,7 @@ export class LogBatcher {
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | null = null;
   private seq = 0;
+  private readonly file: LogFileWriter | null;
 
   constructor(
     private readonly jobId: string,
@@ -55,6 +73,7 @@ export class LogBatcher {
     this.batchBytes = options.batchBytes ?? 256 * 1024;
     this.maxChunkBytes = Math.max(4, options.maxChunkBytes ?? 256 * 1024);
     this.intervalMs = options.intervalMs ?? 20;
+    this.file = options.file ? new LogFileWriter(options.file.path, options.file.offset) : null;
   }
 
   /** The seq of the last chunk sent; 0 before any. */
@@ -83,6 +102,12 @@ export class LogBatcher {
     this.send('flush');
   }
 
+  /** Flushes, then closes the log file if there is one (the job is over). */
+  close(): void {
+    this.send('flush');
+    this.file?.close();
+  }
+
   /**
    * On the size trigger the last segment's unfinished line stays pending so chunks end on line
    * boundaries — unless it is itself a batch's worth, which bounds how often a long line without a
@@ -98,33 +123,36 @@ export class LogBatcher {
     this.pending = [];
     this.pendingBytes = 0;
     let carry: Segment | null = null;
-    let chunks: LogChunk[] = [];
+    let chunks: Piece[] = [];
     let batched = 0;
     for (let i = 0; i < segments.length; i++) {
       const seg = segments[i]!;
-      // One copy per segment: fewer, bigger chunks cost the receiver and the store less than views.
-      let buf = seg.parts.length === 1 ? seg.parts[0]! : Buffer.concat(seg.parts, seg.length);
+      // The segment's pieces of output as they came: chunks are views on them, never a joined copy
+      // (the file writer writes the views; the frame writer joins a chunk's views once).
+      const bytes = new Run(seg.parts);
+      let from = 0;
+      let to = bytes.length;
       if (trigger !== 'flush' && i === segments.length - 1) {
-        const partialLine = buf.length - (buf.lastIndexOf(0x0a) + 1);
-        const keep = trigger === 'size' && partialLine < this.batchBytes ? partialLine : incompleteCharBytes(buf);
+        const partialLine = to - (bytes.lastIndexOf(0x0a, to - 1) + 1);
+        const keep = trigger === 'size' && partialLine < this.batchBytes ? partialLine : incompleteCharBytes(bytes.tail(4));
         if (keep > 0) {
-          carry = { step: seg.step, stream: seg.stream, parts: [buf.subarray(buf.length - keep)], length: keep };
-          buf = buf.subarray(0, buf.length - keep);
+          carry = { step: seg.step, stream: seg.stream, parts: bytes.slice(to - keep, to), length: keep };
+          to -= keep;
         }
       }
-      while (buf.length > 0) {
-        const piece = this.cut(buf);
-        chunks.push(withTextBytes<LogChunk>({ seq: ++this.seq, step: seg.step, stream: seg.stream }, buf.subarray(0, piece)));
-        buf = buf.subarray(piece);
+      while (from < to) {
+        const piece = this.cut(bytes, from, to);
+        chunks.push({ seq: ++this.seq, step: seg.step, stream: seg.stream, parts: bytes.slice(from, from + piece), length: piece });
+        from += piece;
         batched += piece;
         if (batched >= this.batchBytes) {
-          this.emit({ type: 'logs', jobId: this.jobId, chunks });
+          this.emitPieces(chunks);
           chunks = [];
           batched = 0;
         }
       }
     }
-    if (chunks.length > 0) this.emit({ type: 'logs', jobId: this.jobId, chunks });
+    if (chunks.length > 0) this.emitPieces(chunks);
     if (carry !== null) {
       this.pending.push(carry);
       this.pendingBytes = carry.length;
@@ -133,16 +161,87 @@ export class LogBatcher {
     }
   }
 
-  /** Length of the next chunk of `buf`: all of it, or up to a line end, or the cap. */
-  private cut(buf: Buffer): number {
+  private emitPieces(pieces: readonly Piece[]): void {
+    const file = this.file;
+    const chunks =
+      file === null
+        ? pieces.map((p) => withTextBytes<LogChunk>({ seq: p.seq, step: p.step, stream: p.stream }, p.parts.length === 1 ? p.parts[0]! : Buffer.concat(p.parts, p.length)))
+        : file.write(pieces).map((slice, i) => {
+            const p = pieces[i] as Piece;
+            return writtenChunk<LogChunk>({ seq: p.seq, step: p.step, stream: p.stream }, slice);
+          });
+    this.emit({ type: 'logs', jobId: this.jobId, chunks });
+  }
+
+  /** Length of the next chunk of bytes[from, to): all of it, or up to a line end, or the cap. */
+  private cut(bytes: Run, from: number, to: number): number {
     const max = this.maxChunkBytes;
-    if (buf.length <= max) return buf.length;
-    const nl = buf.lastIndexOf(0x0a, max - 1);
-    if (nl >= 0) return nl + 1;
+    if (to - from <= max) return to - from;
+    const nl = bytes.lastIndexOf(0x0a, from + max - 1);
+    if (nl >= from) return nl + 1 - from;
     // Never inside a UTF-8 character: cut before the one the cap falls in.
-    let at = max;
-    for (let k = 0; k < 3 && isContinuation(buf[at]!); k++) at--;
-    return at > 0 && !isContinuation(buf[at]!) ? at : max;
+    let at = from + max;
+    for (let k = 0; k < 3 && isContinuation(bytes.at(at)); k++) at--;
+    return at > from && !isContinuation(bytes.at(at)) ? at - from : max;
+  }
+}
+
+/** Buffers read as one run of bytes, without joining them. */
+class Run {
+  readonly length: number;
+  /** Where each part starts in the run. */
+  private readonly starts: number[] = [];
+
+  constructor(private readonly parts: readonly Buffer[]) {
+    let n = 0;
+    for (const p of parts) {
+      this.starts.push(n);
+      n += p.length;
+    }
+    this.length = n;
+  }
+
+  /** The part holding byte `i` (0 ≤ i < length). */
+  private partOf(i: number): number {
+    let k = this.parts.length - 1;
+    while (k > 0 && this.starts[k]! > i) k--;
+    return k;
+  }
+
+  at(i: number): number {
+    const k = this.partOf(i);
+    return this.parts[k]![i - this.starts[k]!]!;
+  }
+
+  /** The last index ≤ `from` holding `byte`, or -1. */
+  lastIndexOf(byte: number, from: number): number {
+    if (from < 0) return -1;
+    for (let k = this.partOf(from); k >= 0; k--) {
+      const part = this.parts[k]!;
+      const start = this.starts[k]!;
+      const found = part.lastIndexOf(byte, Math.min(from - start, part.length - 1));
+      if (found >= 0) return start + found;
+    }
+    return -1;
+  }
+
+  /** Views on bytes [from, to). */
+  slice(from: number, to: number): Buffer[] {
+    const out: Buffer[] = [];
+    if (from >= to) return out;
+    for (let k = this.partOf(from); k < this.parts.length; k++) {
+      const start = this.starts[k]!;
+      if (start >= to) break;
+      const part = this.parts[k]!;
+      out.push(part.subarray(Math.max(0, from - start), Math.min(part.length, to - start)));
+    }
+    return out;
+  }
+
+  /** The last `n` bytes (fewer in a shorter run), as one small buffer. */
+  tail(n: number): Buffer {
+    const parts = this.slice(Math.max(0, this.length - n), this.length);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 }
 
@@ -159,4 +258,58 @@ export function incompleteCharBytes(buf: Buffer): number {
   const lead = buf[start]!;
   const want = lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 && lead < 0xf0 ? 3 : lead >= 0xc2 && lead < 0xe0 ? 2 : 1;
   return n - start < want ? n - start : 0;
+}
+
+/**
+ * The job's log file, written at positions from the offset the store gave (not O_APPEND: bytes past
+ * the store's index, left by a process that was killed, are overwritten). Synchronous: a batch is
+ * in the file (the page cache) before the event that says where it is.
+ */
+class LogFileWriter {
+  private fd: number | null = null;
+
+  constructor(
+    private readonly path: string,
+    private at: number,
+  ) {}
+
+  /** Writes the pieces' bytes one after another, in one writev; returns where each piece went. */
+  write(pieces: readonly Piece[]): Array<{ path: string; offset: number; length: number }> {
+    if (this.fd === null) {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      this.fd = openSync(this.path, constants.O_WRONLY | constants.O_CREAT, 0o600);
+    }
+    const fd = this.fd;
+    const slices = pieces.map((p) => {
+      const slice = { path: this.path, offset: this.at, length: p.length };
+      this.at += p.length;
+      return slice;
+    });
+    const parts = pieces.flatMap((p) => p.parts);
+    let position = slices[0]?.offset ?? this.at;
+    // writev takes at most IOV_MAX (1024) buffers at once; a short write goes on buffer by buffer.
+    for (let i = 0; i < parts.length; i += 1024) {
+      const group = parts.slice(i, i + 1024);
+      let done = writevSync(fd, group, position);
+      position += done;
+      for (const b of group) {
+        if (done >= b.length) {
+          done -= b.length;
+          continue;
+        }
+        for (let from = done; from < b.length; ) {
+          const n = writeSync(fd, b, from, b.length - from, position);
+          from += n;
+          position += n;
+        }
+        done = 0;
+      }
+    }
+    return slices;
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
 }

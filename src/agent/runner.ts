@@ -87,7 +87,7 @@ class JobRun {
     private readonly objects: ObjectOps | undefined,
     private readonly options: RunJobOptions,
   ) {
-    this.batcher = new LogBatcher(job.jobId, emit, options.batcher);
+    this.batcher = new LogBatcher(job.jobId, emit, job.logFile ? { ...options.batcher, file: job.logFile } : options.batcher);
     this.clock = new JobClock(job.timeoutMs, signal);
     const values = [...Object.values(job.secrets ?? {}), ...(job.maskValues ?? [])];
     this.masker = new Masker(values.filter((v): v is string => typeof v === 'string'));
@@ -117,7 +117,7 @@ class JobRun {
     // A cancel or timeout that lands after the last op has nothing left to stop.
     const outcome: StageOutcome = this.failure?.outcome ?? 'succeeded';
     if (this.failure !== null) this.system(this.failure.message);
-    this.batcher.flush();
+    this.batcher.close();
     this.emit({
       type: 'job-finished',
       jobId: this.job.jobId,

@@ -2,7 +2,7 @@
 // runs user code itself; if the child dies, its jobs are reported lost, never silently dropped.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { textBytes, withTextBytes, type AgentCommand, type AgentEvent, type AgentMessage, type LogChunk, type StageJob } from '../protocol/agent.js';
+import { textBytes, withTextBytes, writtenChunk, writtenSlice, type AgentCommand, type AgentEvent, type AgentMessage, type LogChunk, type StageJob } from '../protocol/agent.js';
 import { missingRuntime, type AgentDispatcher, type EventListener } from './agents.js';
 import type { PlanRuntime } from '../protocol/plan.js';
 import { envForOwnNode } from '../util/http-fetch.js';
@@ -29,6 +29,8 @@ export class LocalAgent implements AgentDispatcher {
   private readonly lostListeners: Array<(jobId: string, reason: string) => void> = [];
   private readonly assignedListeners: Array<(jobId: string, agent: string) => void> = [];
   private readonly open = new Set<string>();
+  /** The log file each open job writes itself (StageJob.logFile). */
+  private readonly logFiles = new Map<string, string>();
   private exited = false;
   /** Whether any job was sent: an agent that never had one has nothing to stop and is just killed. */
   private dispatched = false;
@@ -66,10 +68,13 @@ export class LocalAgent implements AgentDispatcher {
         resolveReady();
         return;
       }
-      if (msg.type === 'job-finished') this.open.delete(msg.jobId);
+      if (msg.type === 'job-finished') {
+        this.open.delete(msg.jobId);
+        this.logFiles.delete(msg.jobId);
+      }
       const recorded = this.listeners.map((l) => l(msg)).filter((r) => r instanceof Promise);
       if (msg.type === 'logs' && recorded.length > 0) this.holdUntilRecorded(logBytes(msg), recorded);
-    });
+    }, (jobId) => this.logFiles.get(jobId));
     this.child.stdout?.on('data', (data: Buffer) => reader.push(data));
     // Everything the agent wrote has been read once its stdout closes (reading may be held back).
     const outputRead = new Promise<void>((res) => (this.child.stdout ? this.child.stdout.once('close', () => res()) : res()));
@@ -132,6 +137,7 @@ export class LocalAgent implements AgentDispatcher {
   dispatch(job: StageJob): void {
     this.dispatched = true;
     this.open.add(job.jobId);
+    if (job.logFile) this.logFiles.set(job.jobId, job.logFile.path);
     if (this.exited) {
       setImmediate(() => {
         this.open.delete(job.jobId);
@@ -193,19 +199,25 @@ function adoptPrestarted(agentMain: string): ChildProcess | undefined {
   return pre.child;
 }
 
-/** The size of a logs event's texts: their bytes when they have them, without decoding. */
+/**
+ * The bytes of a logs event's texts held in memory, without decoding: none for chunks the agent
+ * wrote to the log file (the store only indexes those).
+ */
 function logBytes(e: Extract<AgentEvent, { type: 'logs' }>): number {
   let n = 0;
-  for (const c of e.chunks) n += textBytes(c)?.length ?? c.text.length;
+  for (const c of e.chunks) if (!writtenSlice(c)) n += textBytes(c)?.length ?? c.text.length;
   return n;
 }
 
-/** A 'logs' header: its chunks carry byte counts, their texts follow it as `bytes` raw bytes. */
+/**
+ * A 'logs' header: its chunks carry byte counts, their texts follow it as `bytes` raw bytes, except
+ * a chunk with `at`, which the agent wrote at that offset of the job's log file.
+ */
 interface FrameHeader {
   readonly type: 'logs';
   readonly jobId: string;
   readonly bytes: number;
-  readonly chunks: ReadonlyArray<Omit<LogChunk, 'text'> & { readonly bytes: number }>;
+  readonly chunks: ReadonlyArray<Omit<LogChunk, 'text'> & { readonly bytes: number; readonly at?: number }>;
 }
 
 /**
@@ -220,7 +232,11 @@ export class MessageReader {
   private payload: Buffer[] = [];
   private missing = 0;
 
-  constructor(private readonly deliver: (message: AgentMessage) => void) {}
+  constructor(
+    private readonly deliver: (message: AgentMessage) => void,
+    /** The log file a job writes itself, for chunks that say where in it they are. */
+    private readonly logFileOf: (jobId: string) => string | undefined = () => undefined,
+  ) {}
 
   push(data: Buffer): void {
     let at = 0;
@@ -270,8 +286,12 @@ export class MessageReader {
     this.payload = [];
     let at = 0;
     // The texts stay bytes until someone reads them (the store writes the bytes as they are).
+    const file = this.logFileOf(frame.jobId);
     const chunks = frame.chunks.map((c) => {
-      const chunk = withTextBytes<LogChunk>({ seq: c.seq, step: c.step, stream: c.stream }, bytes.subarray(at, at + c.bytes));
+      const fields = { seq: c.seq, step: c.step, stream: c.stream };
+      // Only a job given a log file has chunks with `at`; one without a file cannot be read back.
+      if (c.at !== undefined) return writtenChunk<LogChunk>(fields, { path: file ?? '/nonexistent', offset: c.at, length: c.bytes });
+      const chunk = withTextBytes<LogChunk>(fields, bytes.subarray(at, at + c.bytes));
       at += c.bytes;
       return chunk;
     });

@@ -27,6 +27,11 @@ export interface LocalJobsOptions {
   readonly callbacks?: CallbackTokens;
   /** The runs a rerun carries stages over from, newest first (their artifacts stay fetchable). */
   readonly earlierRuns?: readonly string[];
+  /**
+   * Where the agent may write a stage attempt's output itself (Store.logFileFor): the local agent
+   * shares this machine's filesystem with the store.
+   */
+  readonly logFiles?: (runId: string, stage: string, attempt: number) => Promise<{ path: string; offset: number } | undefined>;
 }
 
 /** The environment every step starts from: enough to find programs, nothing of the caller's secrets. */
@@ -53,6 +58,7 @@ export class LocalJobs implements JobFactory {
     env.OTTO_RUN_ID = runId;
     env.OTTO_ATTEMPT = String(attempt);
     const callbacks = this.options.callbacks ? await this.options.callbacks.forStage(runId, stage) : { env: {}, masks: [] };
+    const logFile = await this.options.logFiles?.(runId, stage.path, attempt);
     Object.assign(env, callbacks.env);
     return {
       protocol: AGENT_PROTOCOL_VERSION,
@@ -72,6 +78,7 @@ export class LocalJobs implements JobFactory {
       runtime: stage.runtime,
       artifactRuns: [runId, ...(this.options.earlierRuns ?? [])],
       ...(this.options.libraryRoot ? { libraryRoot: this.options.libraryRoot } : {}),
+      ...(logFile ? { logFile } : {}),
     };
   }
 }

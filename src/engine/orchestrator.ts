@@ -2,7 +2,7 @@
 // appends them, and carries out the commands the state machine answers with. It never runs user
 // code; agents do. The same orchestrator serves `otto run` and `otto serve`.
 
-import { textBytes, withTextBytes, type AgentEvent, type StageJob } from '../protocol/agent.js';
+import { textBytes, withTextOf, writtenSlice, type AgentEvent, type StageJob } from '../protocol/agent.js';
 import type { Plan, PlanStage } from '../protocol/plan.js';
 import type { Store } from '../store/store.js';
 import type { LogRecord, RunStatus, StageRecord } from '../store/types.js';
@@ -364,9 +364,7 @@ export class Orchestrator {
           for (let next: AgentEvent = e; ; next = batch[++i] as AgentEvent) {
             if (next.type === 'logs') {
               for (const c of next.chunks) {
-                const bytes = textBytes(c);
-                const fields = { stage: job.stage, attempt: job.attempt, seq: c.seq, step: c.step, stream: c.stream };
-                chunks.push(bytes ? withTextBytes<LogRecord>(fields, bytes) : { ...fields, text: c.text });
+                chunks.push(withTextOf<LogRecord>(c, { stage: job.stage, attempt: job.attempt, seq: c.seq, step: c.step, stream: c.stream }));
               }
             }
             const after = batch[i + 1];
@@ -492,9 +490,12 @@ export class Orchestrator {
   }
 }
 
-/** About how much text a 'logs' report holds (bytes when it carries them: its text may not be decoded yet). */
+/**
+ * About how much text a 'logs' report holds: bytes when it carries them or says where they were
+ * written (its text is not decoded, or read back, for this).
+ */
 function logSize(e: Extract<AgentEvent, { type: 'logs' }>): number {
   let n = 0;
-  for (const c of e.chunks) n += textBytes(c)?.length ?? c.text.length;
+  for (const c of e.chunks) n += textBytes(c)?.length ?? writtenSlice(c)?.length ?? c.text.length;
   return n;
 }

@@ -6,9 +6,11 @@
 // neither escaped into JSON nor parsed back:
 //   {"type":"logs","jobId":"…","bytes":N,"chunks":[{"seq":1,"step":0,"stream":"stdout","bytes":n1},…]}\n
 //   <N bytes: each chunk's text as UTF-8, in chunk order, n1 + n2 + … = N; no separator after>
-// Every other message is still one JSON line. The types below stay the in-memory shape on both sides
+// A chunk the agent wrote to the job's log file itself (StageJob.logFile) has `"at":OFFSET` in the
+// header and none of its bytes follow. Every other message is still one JSON line. The types below stay the in-memory shape on both sides
 // (a chunk's `text` is rebuilt from its bytes).
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Op, PlanRuntime } from './plan.js';
 
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -47,6 +49,12 @@ export interface StageJob {
    * for stages a rerun carried over. Absent: this run only.
    */
   readonly artifactRuns?: readonly string[];
+  /**
+   * Local mode, with a store that keeps step output in files: the agent writes the job's output to
+   * this file itself, from `offset` on, and its 'logs' events carry where each chunk's bytes are
+   * instead of the bytes (see WRITTEN_AT). The orchestrator then only indexes them.
+   */
+  readonly logFile?: { readonly path: string; readonly offset: number };
 }
 
 export type StepStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'skipped';
@@ -73,6 +81,61 @@ export function withTextBytes<T extends { readonly text: string }>(fields: Omit<
 /** The UTF-8 bytes a chunk or record carries (see TEXT_BYTES), if any. */
 export function textBytes(x: { readonly text: string }): Buffer | undefined {
   return (x as { [TEXT_BYTES]?: Buffer })[TEXT_BYTES];
+}
+
+/** Where a chunk's bytes were written (StageJob.logFile): `length` bytes at `offset` of `path`. */
+export interface WrittenSlice {
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * A chunk (or a LogRecord made from one) whose bytes the agent wrote to the job's log file carries
+ * where under this key, not enumerable; its `text` is read from the file when first read (a store
+ * that keeps that file only indexes the chunk).
+ */
+export const WRITTEN_AT: unique symbol = Symbol.for('otto.writtenAt');
+
+/** `fields` with a `text` read from `slice` when first read, and the slice under WRITTEN_AT. */
+export function writtenChunk<T extends { readonly text: string }>(fields: Omit<T, 'text'>, slice: WrittenSlice): T {
+  let text: string | undefined;
+  const out = Object.defineProperty({ ...fields }, 'text', {
+    enumerable: true,
+    get: () => (text ??= readSlice(slice).toString('utf8')),
+  });
+  return Object.defineProperty(out, WRITTEN_AT, { value: slice }) as unknown as T;
+}
+
+/** Where the agent wrote a chunk's bytes (see WRITTEN_AT), if it did. */
+export function writtenSlice(x: { readonly text: string }): WrittenSlice | undefined {
+  return (x as { [WRITTEN_AT]?: WrittenSlice })[WRITTEN_AT];
+}
+
+/** The same text as `c` under other fields: its bytes or its written slice carried over, not decoded. */
+export function withTextOf<T extends { readonly text: string }>(c: { readonly text: string }, fields: Omit<T, 'text'>): T {
+  const bytes = textBytes(c);
+  if (bytes) return withTextBytes<T>(fields, bytes);
+  const slice = writtenSlice(c);
+  if (slice) return writtenChunk<T>(fields, slice);
+  return { ...fields, text: c.text } as unknown as T;
+}
+
+/** The bytes of a slice of a file; a file shorter than the slice yields what it has. */
+export function readSlice(slice: WrittenSlice): Buffer {
+  const buf = Buffer.allocUnsafe(slice.length);
+  const fd = openSync(slice.path, 'r');
+  try {
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, slice.offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === buf.length ? buf : buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** One chunk of output. `seq` increases by one per chunk within a job, from 1. */

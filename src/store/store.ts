@@ -41,7 +41,16 @@ export interface Store {
   readEvents(runId: string, afterSeq?: number): Promise<StoredEvent[]>;
   setOwner(runId: string, owner: string | null): Promise<void>;
 
-  /** Stores log chunks; a chunk already stored (same stage, attempt, seq) is ignored. */
+  /**
+   * Where an agent on this machine may write a stage attempt's output itself (StageJob.logFile),
+   * when this store keeps output in files: the file, and the offset to write from. appendLogs then
+   * only indexes the chunks that say where they were written (WRITTEN_AT in src/protocol/agent.ts).
+   */
+  logFileFor?(runId: string, stage: string, attempt: number): Promise<{ path: string; offset: number } | undefined>;
+  /**
+   * Stores log chunks; a chunk already stored (same stage, attempt, seq) is ignored. A chunk whose
+   * bytes were written to the attempt's file (logFileFor) is indexed where it is.
+   */
   appendLogs(runId: string, stage: string, attempt: number, chunks: readonly LogRecord[]): Promise<void>;
   readLogs(runId: string, options?: { stage?: string; attempt?: number; afterSeq?: number; limit?: number }): Promise<LogRecord[]>;
 

@@ -3,7 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LogBatcher } from '../../src/agent/log-batcher.js';
-import { textBytes, type AgentEvent, type LogChunk } from '../../src/protocol/agent.js';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { textBytes, writtenSlice, type AgentEvent, type LogChunk } from '../../src/protocol/agent.js';
 import { sleep } from './helpers.js';
 
 function collect(): { events: AgentEvent[]; chunks: () => LogChunk[] } {
@@ -127,4 +130,32 @@ test('big writes pass through as views of the output, whole lines only, each lin
   assert.equal(chunks.map((x) => x.text).join(''), all);
   assert.ok(chunks.every((x) => x.text.endsWith('\n')), 'every chunk ends a line');
   assert.ok(chunks.every((x) => Buffer.byteLength(x.text) <= 256 * 1024));
+});
+
+test('with a file, each batch is written there before its event, and the chunks say where (no bytes carried)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'otto-batcher-file-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'run', 'Build.1.log');
+  // A killed writer left bytes past the store's index (offset 4): they are overwritten, not appended to.
+  mkdirSync(join(dir, 'run'));
+  writeFileSync(path, 'old:stale bytes past the index');
+  const c = collect();
+  const b = new LogBatcher('j', (e) => {
+    // The event comes after its bytes are in the file.
+    for (const x of e.type === 'logs' ? e.chunks : []) {
+      const s = writtenSlice(x);
+      assert.ok(s, 'a written slice');
+      assert.equal(readFileSync(path).subarray(s.offset, s.offset + s.length).toString(), x.text);
+    }
+    c.events.push(e);
+  }, { file: { path, offset: 4 }, batchBytes: 16 });
+  b.write(0, 'stdout', 'line one\nline two\n');
+  b.write(null, 'system', 'agent line\n');
+  b.write(0, 'stdout', 'last, unfinished');
+  b.close();
+  const chunks = c.chunks();
+  assert.ok(chunks.every((x) => textBytes(x) === undefined && writtenSlice(x)?.path === path));
+  assert.equal(chunks.map((x) => x.text).join(''), 'line one\nline two\nagent line\nlast, unfinished');
+  assert.equal(writtenSlice(chunks[0]!)?.offset, 4);
+  assert.equal(readFileSync(path, 'utf8').slice(0, 4 + 'line one\nline two\nagent line\nlast, unfinished'.length), 'old:line one\nline two\nagent line\nlast, unfinished');
 });

@@ -19,6 +19,8 @@ import Database from 'better-sqlite3';
 import { SqliteStore, type LogRecord } from '../../src/store/index.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { repoRoot } from '../helpers.js';
+import { LogBatcher } from '../../src/agent/log-batcher.js';
+import { withTextOf, writtenChunk, writtenSlice, type AgentEvent } from '../../src/protocol/agent.js';
 
 const storeModule = join(repoRoot, 'dist', 'src', 'store', 'index.js');
 
@@ -248,4 +250,45 @@ test('the database, its WAL and the log files are readable by their owner only, 
   } finally {
     process.umask(old);
   }
+});
+
+test('sqlite store: output the agent wrote to the attempt’s file itself (logFileFor) is only indexed, and reads back', async (t) => {
+  const path = tempDb(t);
+  const store = new SqliteStore(path);
+  t.after(() => store.close());
+  const run = await newRun(store);
+  const file = await store.logFileFor(run, 'Build', 1);
+  assert.ok(file);
+  assert.equal(file.offset, 0);
+  assert.ok(file.path.startsWith(`${path}-logs/`), file.path);
+  // What the agent does (src/agent/log-batcher.ts): write the bytes, then say where they are.
+  const events: AgentEvent[] = [];
+  const agentSide = new LogBatcher('job', (e) => events.push(e), { file, batchBytes: 8 });
+  agentSide.write(0, 'stdout', 'first line\nsecond ✓ line\n');
+  agentSide.write(1, 'stderr', 'oops\n');
+  agentSide.close();
+  const chunks = events.flatMap((e) => (e.type === 'logs' ? e.chunks : []));
+  assert.ok(chunks.every((c) => writtenSlice(c)?.path === file.path));
+  await store.appendLogs(run, 'Build', 1, chunks.map((c) => withTextOf<LogRecord>(c, { stage: 'Build', attempt: 1, seq: c.seq, step: c.step, stream: c.stream })));
+  const back = await store.readLogs(run);
+  assert.equal(back.map((c) => c.text).join(''), 'first line\nsecond ✓ line\noops\n');
+  assert.deepEqual(back.map((c) => c.stream), ['stdout', 'stderr']);
+  // The next job of the same attempt (a resumed one) writes from the end of what is indexed.
+  assert.deepEqual(await store.logFileFor(run, 'Build', 1), { path: file.path, offset: Buffer.byteLength('first line\nsecond ✓ line\noops\n') });
+  // Nothing was written twice: the file holds the bytes once.
+  assert.equal(statSync(file.path).size, Buffer.byteLength('first line\nsecond ✓ line\noops\n'));
+});
+
+test('sqlite store: a written chunk that names another file, or a batch that mixes written and carried bytes, is refused', async (t) => {
+  const path = tempDb(t);
+  const store = new SqliteStore(path);
+  t.after(() => store.close());
+  const run = await newRun(store);
+  const elsewhere = writtenChunk<LogRecord>({ stage: 'Build', attempt: 1, seq: 1, step: 0, stream: 'stdout' }, { path: '/tmp/elsewhere.log', offset: 0, length: 3 });
+  await assert.rejects(store.appendLogs(run, 'Build', 1, [elsewhere]), /was written to \/tmp\/elsewhere\.log, not to the attempt's file/);
+  const file = await store.logFileFor(run, 'Build', 1);
+  assert.ok(file);
+  const written = writtenChunk<LogRecord>({ stage: 'Build', attempt: 1, seq: 1, step: 0, stream: 'stdout' }, { path: file.path, offset: 0, length: 3 });
+  await assert.rejects(store.appendLogs(run, 'Build', 1, [written, chunk(2, 'carried\n')]), /mix bytes written by the agent with bytes to write/);
+  assert.deepEqual(await store.readLogs(run), []);
 });

@@ -248,6 +248,8 @@ export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir
       ...(ext.maskValues ? { maskValues: ext.maskValues } : {}),
       ...(callbacks ? { callbacks } : {}),
       earlierRuns: await earlierRuns(store, run),
+      // The agent writes step output to the store's log files itself; otto run only indexes it.
+      ...(store.logFileFor ? { logFiles: (r: string, s: string, a: number) => store.logFileFor?.(r, s, a) ?? Promise.resolve(undefined) } : {}),
     }),
     maxJobs: options.maxJobs,
     owner: localOwner(),

@@ -112,10 +112,16 @@ export class TreeView implements RunListener {
   }
 
   logs(stage: string, _attempt: number, chunks: readonly LogRecord[]): void {
-    const text = chunks.map((c) => c.text).join('');
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
-    const last = lines[lines.length - 1];
-    if (last !== undefined) this.lastLine.set(stage, last);
+    // From the newest chunk back, until one has a line that is not blank: a flood's earlier chunks
+    // are never decoded (or read back from the log file) just to be passed over. Chunks end on line
+    // boundaries unless a line is longer than a chunk.
+    for (let i = chunks.length - 1; i >= 0; i--) {
+      const lines = (chunks[i] as LogRecord).text.split('\n').filter((l) => l.trim() !== '');
+      const last = lines[lines.length - 1];
+      if (last === undefined) continue;
+      this.lastLine.set(stage, last);
+      return;
+    }
   }
 
   private line(r: StageRecord, width: number): string {

@@ -5,12 +5,12 @@
 import { RUN_PROJECTION_COLUMNS } from '../projection-columns.js';
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Plan } from '../../protocol/plan.js';
 import type { CreateRunInput, LockHolder, Store } from '../store.js';
 import type { AgentJobRecord, AgentRecord, AuditRecord, ProjectRecord, Role, TokenRecord, AppendResult, DeploymentRecord, GateTokenRecord, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, UseTokenResult } from '../types.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
-import { textBytes } from '../../protocol/agent.js';
+import { textBytes, writtenSlice } from '../../protocol/agent.js';
 import { LogFiles, type LogSlice } from './log-files.js';
 import { auditHash } from '../audit-hash.js';
 import { randomUUID } from 'node:crypto';
@@ -250,6 +250,14 @@ export class SqliteStore implements Store {
     this.stmt('UPDATE runs SET owner = ? WHERE num = ?').run(owner, runNum(runId));
   }
 
+  async logFileFor(runId: string, stage: string, attempt: number): Promise<{ path: string; offset: number } | undefined> {
+    // Databases still holding output in log_chunks (from before migration 4) keep writing it themselves.
+    if (this.logFiles === null || this.legacyLogs) return undefined;
+    const num = runNum(runId);
+    const known = this.stmt('SELECT file, size FROM log_files WHERE run_num = ? AND stage = ? AND attempt = ?').get(num, stage, attempt) as { file: string; size: number } | undefined;
+    return { path: join(this.logFiles.dir, known?.file ?? LogFiles.fileFor(num, stage, attempt)), offset: known?.size ?? 0 };
+  }
+
   async appendLogs(runId: string, stage: string, attempt: number, chunks: readonly LogRecord[]): Promise<void> {
     if (chunks.length === 0) return;
     const num = runNum(runId);
@@ -278,8 +286,19 @@ export class SqliteStore implements Store {
     const texts: Array<string | Buffer> = [];
     const lengths: number[] = [];
     let end = start;
+    const byAgent = chunks[0] !== undefined && writtenSlice(chunks[0]) !== undefined;
     for (const c of chunks) {
       if (legacy?.get(num, stage, attempt, c.seq) !== undefined) continue;
+      // A chunk the agent wrote to this attempt's file itself (logFileFor) is only indexed.
+      const written = writtenSlice(c);
+      // One attempt's output is written either by its agent or here, never both (a job has a file or not).
+      if ((written !== undefined) !== byAgent) throw new Error(`log chunks of ${stage} mix bytes written by the agent with bytes to write`);
+      if (written) {
+        if (written.path !== join(files.dir, file)) throw new Error(`log chunk ${c.seq} of ${stage} was written to ${written.path}, not to the attempt's file ${file}`);
+        if (index.run(num, stage, attempt, c.seq, c.step, c.stream, written.offset, written.length).changes === 0) continue;
+        end = Math.max(end, written.offset + written.length);
+        continue;
+      }
       // A chunk that arrived as bytes (a frame) is written as those bytes, never decoded here.
       const bytes = textBytes(c);
       const length = bytes ? bytes.length : Buffer.byteLength(c.text, 'utf8');
