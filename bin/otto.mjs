@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// What the otto command (bin/otto) runs: the built CLI — the bundle (dist/bundle, quicker to load) when it is at least
-// as new as the modules tsc compiled (dist/src), else those. `npm ci` and `npm run build` make both.
+// What the otto command (bin/otto) runs: the built CLI — the bundle (dist/bundle, quicker to load:
+// one script, compiled from V8's code cache, bin/load-cli.mjs) when it is at least as new as the
+// modules tsc compiled (dist/src), else those. `npm ci` and `npm run build` make both.
 import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loadCli } from './load-cli.mjs';
 
 const at = (p) => fileURLToPath(new URL(p, import.meta.url));
 const mtime = (p) => statSync(p, { throwIfNoEntry: false })?.mtimeMs;
@@ -14,7 +16,7 @@ if (!existsSync(at('../dist/src/cli/main.js'))) {
 // A bundle older than the last tsc run that changed anything would be stale code. tsc rewrites its
 // build info whenever it emits a file, and only the files it changed: an entry's mtime says less.
 const lastTsc = mtime(at('../dist/.tsbuildinfo')) ?? mtime(at('../dist/src/cli/main.js')) ?? Infinity;
-const build = (mtime(at('../dist/bundle/cli/main.js')) ?? -1) >= lastTsc ? 'bundle' : 'src';
+const build = (mtime(at('../dist/bundle/cli/main.cjs')) ?? -1) >= lastTsc ? 'bundle' : 'src';
 const args = process.argv.slice(2);
 
 // A command that runs stages needs the local agent, a Node process of its own whose boot is the
@@ -32,5 +34,8 @@ if (['run', 'resume', 'rerun'].includes(args[0] ?? '') && !args.includes('-h') &
   });
 }
 
-const { run } = await import(at(`../dist/${build}/cli/main.js`));
+const { run } =
+  build === 'bundle'
+    ? loadCli(at('../dist/bundle/cli/main.cjs'), { writeCache: process.env.OTTO_WRITE_CODE_CACHE === '1' }).exports
+    : await import(at('../dist/src/cli/main.js'));
 await run(args);

@@ -6,7 +6,11 @@
 // loads the file only when it makes an HTTPS request (httpFetch). docs/decisions.md has the numbers.
 
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { rootCertificates } from 'node:tls';
+import type * as UndiciModule from 'undici';
+
+type Undici = typeof UndiciModule;
 
 const MOVED = 'OTTO_EXTRA_CA_CERTS';
 
@@ -41,9 +45,14 @@ export function envForOwnNode(env: NodeJS.ProcessEnv = process.env): NodeJS.Proc
 
 let dispatcher: Promise<unknown> | undefined;
 
+/** undici, loaded when first needed (required, not imported: the CLI may run as a script without an import hook). */
+function undici(): Promise<Undici> {
+  return Promise.resolve().then(() => createRequire(import.meta.url)('undici') as Undici);
+}
+
 /** An undici dispatcher trusting Node's root certificates and the deferred file's (once). */
 function extraCaDispatcher(file: string): Promise<unknown> {
-  return (dispatcher ??= import('undici').then(({ Agent }) => {
+  return (dispatcher ??= undici().then(({ Agent }) => {
     let extra: string;
     try {
       extra = readFileSync(file, 'utf8');
@@ -65,7 +74,7 @@ export async function httpFetch(url: string | URL, init: RequestInit = {}): Prom
   const file = deferredFile;
   // Every URL, not only https: ones: a redirect may lead from one to the other.
   if (file === undefined) return fetch(url, init);
-  const [{ fetch: undiciFetch }, agent] = await Promise.all([import('undici'), extraCaDispatcher(file)]);
+  const [{ fetch: undiciFetch }, agent] = await Promise.all([undici(), extraCaDispatcher(file)]);
   return (await undiciFetch(url, { ...(init as object), dispatcher: agent } as Parameters<typeof undiciFetch>[1])) as unknown as Response;
 }
 

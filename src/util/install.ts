@@ -13,7 +13,7 @@ if (distAt < 0) throw new Error(`otto runs from ${here}, which is not inside a d
 /** The checkout or package: where package.json and dist/ are. */
 export const installRoot = here.slice(0, distAt);
 
-/** dist/src or dist/bundle: the tree the entry points (cli/main.js, agent/main.js) live in. */
+/** dist/src or dist/bundle: the tree the entry points (cli/main.js or cli/main.cjs, agent/main.js) live in. */
 export const buildRoot = here.slice(0, here.indexOf(sep, distAt + `${sep}dist${sep}`.length));
 
 /** A file of the running build, by its path below src/ (e.g. 'agent/main.js'). */

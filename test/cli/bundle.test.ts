@@ -1,6 +1,7 @@
 // The bundle bin/otto runs (scripts/bundle.mjs, part of `npm test` and `npm run build`): its entry
 // points exist at the paths src/util/install.ts gives, it is fresh (bin/otto falls back to dist/src
-// for a stale one, which would leave the bundle untested), and its agent starts and says hello.
+// for a stale one, which would leave the bundle untested), V8 accepts the CLI's code cache, and its
+// agent starts and says hello.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,11 +13,21 @@ import { repoRoot, runOtto } from '../helpers.js';
 const bundle = join(repoRoot, 'dist', 'bundle');
 
 test('the bundle has every entry point the CLI starts, and is as new as the compiled modules', () => {
-  for (const entry of ['cli/main.js', 'agent/main.js', 'agent/objects/blob-worker.js'])
+  for (const entry of ['cli/main.cjs', 'agent/main.js', 'agent/objects/blob-worker.js'])
     assert.ok(existsSync(join(bundle, entry)), `dist/bundle/${entry} (run npm run build)`);
   // bin/otto compares with tsc's build info, which tsc rewrites whenever it emits anything.
   const lastTsc = statSync(join(repoRoot, 'dist', '.tsbuildinfo')).mtimeMs;
-  assert.ok(statSync(join(bundle, 'cli', 'main.js')).mtimeMs >= lastTsc, 'bin/otto would skip a stale bundle');
+  assert.ok(statSync(join(bundle, 'cli', 'main.cjs')).mtimeMs >= lastTsc, 'bin/otto would skip a stale bundle');
+});
+
+test("V8 accepts the CLI bundle's code cache (written by scripts/bundle.mjs after a sample run)", () => {
+  const load = join(repoRoot, 'bin', 'load-cli.mjs');
+  const cli = join(bundle, 'cli', 'main.cjs');
+  const code = `const { loadCli } = await import(${JSON.stringify(load)}); const r = loadCli(${JSON.stringify(cli)}); process.stdout.write(r.cache + ' ' + typeof r.exports.run);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'accepted function');
+  assert.ok(statSync(`${cli}.cache`).size > 100_000, 'the cache holds more than the top level');
 });
 
 test("the bundle's agent starts and says hello; the bundled CLI knows its version", () => {

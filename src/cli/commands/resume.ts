@@ -1,5 +1,6 @@
 // `otto resume RUN` and `otto rerun RUN [--from-failed]`: continue or repeat a recorded run.
 
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRun, EventLog, localOwner, ownerAlive, stageSlug, type ReusedStage } from '../../engine/index.js';
 import { EXIT, UsageError, writeErr } from '../io.js';
@@ -34,7 +35,7 @@ export async function runResume(id: string, options: ContinueOptions, ext: RunEx
     if (!plan) throw new UsageError(`run ${run.id} has no plan to resume`);
     checkApprovals(plan, ext.approve ?? []);
     writeErr(`resuming run ${run.id}`);
-    return await drive(store, run, plan, projectDir, { mode: 'resume', maxJobs: parseJobs(options.jobs, (await import('node:os')).availableParallelism()), keepWorkspaces, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
+    return await drive(store, run, plan, projectDir, { mode: 'resume', maxJobs: parseJobs(options.jobs, availableParallelism()), keepWorkspaces, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
   } finally {
     await store.close();
   }
@@ -70,7 +71,7 @@ export async function runRerun(id: string, options: ContinueOptions & { fromFail
     const run = await createRun(store, { project: old.project, plan, trigger: { ...old.trigger, actor: actorName() }, owner: localOwner(), at: Date.now(), reused, rerunOf: old.id });
     writeErr(`run ${run.id} reruns run ${old.id}${options.fromFailed ? `, reusing ${Object.keys(reused).length} stage${Object.keys(reused).length === 1 ? '' : 's'} that did not fail` : ''}`);
     void dirname;
-    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs: parseJobs(options.jobs, (await import('node:os')).availableParallelism()), keepWorkspaces, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true, reusedWorkspaces }, ext);
+    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs: parseJobs(options.jobs, availableParallelism()), keepWorkspaces, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true, reusedWorkspaces }, ext);
   } finally {
     await store.close();
   }

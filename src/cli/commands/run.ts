@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
-import { userInfo } from 'node:os';
+import { availableParallelism, userInfo } from 'node:os';
 import type { ContextFlags } from '../../plan/index.js';
 import type { GateHost, CallbackTokens, Notifier, Orchestrator, SecretSource } from '../../engine/index.js';
 import { LocalAgent } from '../../engine/local-agent.js';
@@ -59,7 +59,7 @@ export function parseJobs(value: string | undefined, fallback: number): number {
 }
 
 export async function runRun(fileArg: string | undefined, options: RunOptions, ext: RunExtensions = {}): Promise<number> {
-  const maxJobs = parseJobs(options.jobs, Math.max(1, (await import('node:os')).availableParallelism()));
+  const maxJobs = parseJobs(options.jobs, Math.max(1, availableParallelism()));
   const keepWorkspaces = parseKeepWorkspaces();
   const file = fileArg ?? 'Ottofile';
   // The agent boots (a Node process: ~100 ms) while this process loads the planner and plans; it is
