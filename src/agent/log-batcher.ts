@@ -1,8 +1,9 @@
 // Turns masked output into sequence-numbered LogChunks, sent as 'logs' events in batches.
 
-import { closeSync, constants, mkdirSync, openSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { withTextBytes, writtenChunk, type AgentEvent, type LogChunk } from '../protocol/agent.js';
+import { writeAllAt } from '../util/write-at.js';
 
 export type LogStream = LogChunk['stream'];
 
@@ -286,25 +287,7 @@ class LogFileWriter {
       return slice;
     });
     const parts = pieces.flatMap((p) => p.parts);
-    let position = slices[0]?.offset ?? this.at;
-    // writev takes at most IOV_MAX (1024) buffers at once; a short write goes on buffer by buffer.
-    for (let i = 0; i < parts.length; i += 1024) {
-      const group = parts.slice(i, i + 1024);
-      let done = writevSync(fd, group, position);
-      position += done;
-      for (const b of group) {
-        if (done >= b.length) {
-          done -= b.length;
-          continue;
-        }
-        for (let from = done; from < b.length; ) {
-          const n = writeSync(fd, b, from, b.length - from, position);
-          from += n;
-          position += n;
-        }
-        done = 0;
-      }
-    }
+    writeAllAt(fd, parts, slices[0]?.offset ?? this.at);
     return slices;
   }
 

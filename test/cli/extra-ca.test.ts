@@ -41,29 +41,32 @@ const pipeline = (url: string, timeout: string): string => `pipeline {
 }
 `;
 
+/**
+ * `otto run` of a poll gate on an HTTPS server with a self-signed certificate, with that certificate
+ * in NODE_EXTRA_CA_CERTS or without the variable.
+ */
+async function pollRun(t: Parameters<typeof project>[0] & { after: (fn: () => Promise<void>) => void }, trust: boolean, timeout: string): Promise<{ code: number | null; stdout: string; stderr: string; hits: number }> {
+  const p = project(t, '');
+  const files = selfSigned(p.scratch);
+  const server = await httpsServer(t, files);
+  p.write('Ottofile', pipeline(server.url, timeout));
+  p.env.OTTO_SECRET_KEY_FILE = join(p.scratch, 'secret.key');
+  p.env.NODE_EXTRA_CA_CERTS = trust ? files.cert : undefined;
+  const r = await p.start(['run'], { timeoutMs: 60_000 }).done;
+  return { ...r, hits: server.hits() };
+}
+
 describe('NODE_EXTRA_CA_CERTS', () => {
   it('an HTTPS poll gate trusts the certificate in NODE_EXTRA_CA_CERTS, which bin/otto keeps from Node’s start-up', async (t) => {
-    const p = project(t, '');
-    const files = selfSigned(p.scratch);
-    const server = await httpsServer(t, files);
-    p.write('Ottofile', pipeline(server.url, '30s'));
-    p.env.OTTO_SECRET_KEY_FILE = join(p.scratch, 'secret.key');
-    p.env.NODE_EXTRA_CA_CERTS = files.cert;
-    const r = await p.start(['run'], { timeoutMs: 60_000 }).done;
+    const r = await pollRun(t, true, '30s');
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.ok(server.hits() >= 1);
+    assert.ok(r.hits >= 1);
     // Steps start from Otto's base environment, which has neither variable; the moved one never leaks.
     assert.match(r.stdout, /moved=unset/);
   });
 
   it('without the certificate the gate times out naming the certificate problem', async (t) => {
-    const p = project(t, '');
-    const files = selfSigned(p.scratch);
-    const server = await httpsServer(t, files);
-    p.write('Ottofile', pipeline(server.url, '2s'));
-    p.env.OTTO_SECRET_KEY_FILE = join(p.scratch, 'secret.key');
-    p.env.NODE_EXTRA_CA_CERTS = undefined;
-    const r = await p.start(['run'], { timeoutMs: 60_000 }).done;
+    const r = await pollRun(t, false, '2s');
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /poll of https:\/\/127\.0\.0\.1:\d+\/health timed out; last: .*self[- ]signed certificate/);
   });

@@ -18,10 +18,9 @@ import {
   mkdirSync,
   openSync,
   readSync,
-  writeSync,
-  writevSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeAllAt } from '../../util/write-at.js';
 
 /** Where a slice of a log file is. */
 export interface LogSlice {
@@ -58,31 +57,7 @@ export class LogFiles {
    */
   write(file: string, offset: number, parts: readonly Buffer[]): void {
     const fd = this.open(file, offset);
-    let at = offset;
-    // writev takes at most IOV_MAX (1024) buffers at once.
-    for (let i = 0; i < parts.length; i += 1024) {
-      const group = parts.slice(i, i + 1024);
-      const want = group.reduce((n, b) => n + b.length, 0);
-      const done = writevSync(fd, group, at);
-      if (done < want) {
-        // A short write (rare for a file): the rest buffer by buffer.
-        let position = at + done;
-        let skip = done;
-        for (const b of group) {
-          if (skip >= b.length) {
-            skip -= b.length;
-            continue;
-          }
-          for (let from = skip; from < b.length;) {
-            const n = writeSync(fd, b, from, b.length - from, position);
-            from += n;
-            position += n;
-          }
-          skip = 0;
-        }
-      }
-      at += want;
-    }
+    writeAllAt(fd, parts, offset);
   }
 
   /**
