@@ -161,3 +161,19 @@ export interface Plan {
   /** What the plan could not promise: runtimes no local agent offers, and such. */
   readonly notes: readonly string[];
 }
+
+/** Compact JSON of plans made by compilePlan, which writes it anyway to hash the plan. */
+const compactJson = new WeakMap<Plan, string>();
+
+/** Remembers `json` as the compact JSON of `plan` (compilePlan, which had to write it to hash it). */
+export function rememberPlanJson(plan: Plan, json: string): void {
+  compactJson.set(plan, json);
+}
+
+/**
+ * JSON.stringify(plan), without writing a large plan out twice: compilePlan's copy when there is
+ * one (plans are never changed after they are made), else a new one.
+ */
+export function planJson(plan: Plan): string {
+  return compactJson.get(plan) ?? JSON.stringify(plan);
+}

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, hasErrors, loadProgram } from '../../src/lang/index.js';
 import { compilePlan, renderPlanText } from '../../src/plan/index.js';
-import type { PlanContext } from '../../src/protocol/plan.js';
+import { planJson, type PlanContext } from '../../src/protocol/plan.js';
 import { repoRoot } from '../helpers.js';
 
 const casesDir = join(repoRoot, 'test', 'cases');
@@ -41,6 +41,8 @@ for (const name of readdirSync(casesDir).sort()) {
     const { plan, diagnostics } = compilePlan(program, { context: { ...FIXED_CONTEXT, ...override }, project: name, libraryPins: [] });
     assert.ok(plan, diagnostics.map((d) => d.message).join('\n'));
     compare(join(dir, 'plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
+    // The compact JSON compilePlan keeps (the store writes it) is the plan's own, byte for byte.
+    assert.equal(planJson(plan), JSON.stringify(plan));
     compare(join(dir, 'plan.txt'), renderPlanText(plan, { capabilities: new Set(['local']), file: 'Ottofile' }));
   });
 }

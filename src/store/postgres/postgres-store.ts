@@ -8,7 +8,7 @@
 import { RUN_PROJECTION_COLUMNS } from '../projection-columns.js';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import type { Plan } from '../../protocol/plan.js';
+import { planJson, type Plan } from '../../protocol/plan.js';
 import type { CreateRunInput, LockHolder, Store } from '../store.js';
 import type {
   AgentJobRecord,
@@ -171,7 +171,7 @@ export class PostgresStore implements Store {
         input.pipeline,
         input.status,
         input.plan?.planHash ?? '',
-        input.plan ? JSON.stringify(input.plan) : null,
+        input.plan ? planJson(input.plan) : null,
         input.diagnostics === undefined ? null : JSON.stringify(input.diagnostics),
         JSON.stringify(input.trigger),
         input.at,

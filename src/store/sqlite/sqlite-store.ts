@@ -6,7 +6,7 @@ import { RUN_PROJECTION_COLUMNS } from '../projection-columns.js';
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Plan } from '../../protocol/plan.js';
+import { planJson, type Plan } from '../../protocol/plan.js';
 import type { CreateRunInput, LockHolder, Store } from '../store.js';
 import type { AgentJobRecord, AgentRecord, AuditRecord, ProjectRecord, Role, TokenRecord, AppendResult, DeploymentRecord, GateTokenRecord, LogRecord, NewEvent, Projection, RunFilter, RunRecord, StageRecord, StoredEvent, UseTokenResult } from '../types.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
@@ -130,7 +130,7 @@ export class SqliteStore implements Store {
         input.pipeline,
         input.status,
         input.plan?.planHash ?? '',
-        input.plan ? JSON.stringify(input.plan) : null,
+        input.plan ? planJson(input.plan) : null,
         input.diagnostics === undefined ? null : JSON.stringify(input.diagnostics),
         JSON.stringify(input.trigger),
         input.at,
