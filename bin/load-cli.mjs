@@ -4,7 +4,7 @@
 // scripts/bundle.mjs writes the cache after a sample run; a cache V8 rejects (another Node version,
 // other V8 flags) or a missing one is written again when this process exits, where it may be.
 
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
@@ -27,7 +27,7 @@ export function loadCli(file, { writeCache = false } = {}) {
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
   const rejected = cachedData !== undefined && script.cachedDataRejected === true;
-  if (writeCache || cachedData === undefined || rejected) {
+  if (writeCache || ((cachedData === undefined || rejected) && writable(dirname(file)))) {
     // At exit the cache also holds every function the command compiled, not only the top level.
     process.once('exit', () => {
       const tmp = `${cacheFile}.${process.pid}.tmp`;
@@ -40,4 +40,14 @@ export function loadCli(file, { writeCache = false } = {}) {
     });
   }
   return { exports: module.exports, cache: cachedData === undefined ? 'none' : rejected ? 'rejected' : 'accepted' };
+}
+
+/** Whether this process may write in `dir` (a read-only installation skips making a cache it cannot keep). */
+function writable(dir) {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }

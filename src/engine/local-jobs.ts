@@ -5,6 +5,7 @@ import type { Plan, PlanStage } from '../protocol/plan.js';
 import type { JobFactory } from './orchestrator.js';
 import type { Workspaces } from './workspaces.js';
 import type { CallbackTokens } from './gate-host/callbacks.js';
+import { pickEnv } from '../util/step-env.js';
 
 /** Secret values for a stage, by name; a missing name is simply absent (the agent then fails it). */
 export interface SecretSource {
@@ -31,10 +32,15 @@ export interface LocalJobsOptions {
    * Where the agent may write a stage attempt's output itself (Store.logFileFor): the local agent
    * shares this machine's filesystem with the store.
    */
+  /** Variables of this process's environment that steps start with too (OTTO_STEP_ENV). */
+  readonly stepEnv?: readonly string[];
   readonly logFiles?: (runId: string, stage: string, attempt: number) => Promise<{ path: string; offset: number } | undefined>;
 }
 
-/** The environment every step starts from: enough to find programs, nothing of the caller's secrets. */
+/**
+ * The environment every step starts from: enough to find programs, nothing of the caller's secrets
+ * (OTTO_STEP_ENV names more, by choice).
+ */
 export function baseEnvironment(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL'];
   const out: Record<string, string> = {};
@@ -54,7 +60,7 @@ export class LocalJobs implements JobFactory {
     // Secrets first: a missing one fails the stage before any copying happens.
     const secrets = (await this.options.secrets?.values(plan, stage)) ?? {};
     const workspace = this.options.workspaces.prepare(stage.path, stage.workspaceFrom);
-    const env = baseEnvironment();
+    const env = { ...pickEnv(process.env, this.options.stepEnv ?? []), ...baseEnvironment() };
     env.OTTO_RUN_ID = runId;
     env.OTTO_ATTEMPT = String(attempt);
     const callbacks = this.options.callbacks ? await this.options.callbacks.forStage(runId, stage) : { env: {}, masks: [] };

@@ -427,6 +427,13 @@ test('a token the server refuses ends the agent with a clear message; bad option
     2,
   );
   assert.match(lines.join('\n'), /--jobs must be a whole number of at least 1, not '0'/);
+  assert.equal(await runRemoteAgent({ server: server.url, token: 't', log: (l) => lines.push(l) }, { OTTO_STEP_ENV: 'HTTPS_PROXY,no-such-name' }), 2);
+  assert.match(lines.join('\n'), /OTTO_STEP_ENV names 'no-such-name', which is not a variable name: list variable names separated by commas/);
+});
+
+test('OTTO_STEP_ENV: the variables it names join this machine’s environment in every job', () => {
+  const o = resolveRemoteAgentOptions({ server: 'http://127.0.0.1:1', token: 't' }, { PATH: '/bin', HOME: '/root', HTTPS_PROXY: 'http://proxy:3128', SECRET: 'x', OTTO_STEP_ENV: 'HTTPS_PROXY, NOT_SET' });
+  assert.deepEqual(o.machineEnv, { HTTPS_PROXY: 'http://proxy:3128', PATH: '/bin', HOME: '/root' });
 });
 
 test("a job the server no longer counts as this agent's is stopped and its events dropped", async (t) => {

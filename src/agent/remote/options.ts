@@ -9,6 +9,7 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { detectRunnable } from './capabilities.js';
 import { remoteObjectOps } from './objects.js';
 import { DEFAULT_OUTBOX_LIMITS, type OutboxLimits } from './outbox.js';
+import { parseStepEnv, pickEnv, STEP_ENV_EXAMPLE } from '../../util/step-env.js';
 
 export interface RemoteAgentOptions {
   /** The server's URL, e.g. https://ci.example.com (required). */
@@ -66,7 +67,7 @@ export interface ResolvedRemoteAgentOptions {
   readonly fetchTimeoutMs: number;
   readonly version: string;
   readonly fetch: typeof fetch | undefined;
-  /** This machine's PATH, HOME, …, which replace the orchestrator's in every job. */
+  /** This machine's PATH, HOME, … and what OTTO_STEP_ENV names, which replace the orchestrator's in every job. */
   readonly machineEnv: Readonly<Record<string, string>>;
 }
 
@@ -106,7 +107,10 @@ export function resolveRemoteAgentOptions(
   const name = (raw.name ?? hostname()).trim();
   if (name === '') throw new AgentOptionsError('the agent name must not be empty');
   const cache = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  const machineEnv: Record<string, string> = {};
+  const stepEnv = parseStepEnv(env.OTTO_STEP_ENV);
+  if ('error' in stepEnv) throw new AgentOptionsError(`${stepEnv.error}: list variable names separated by commas, such as ${STEP_ENV_EXAMPLE}`);
+  // OTTO_STEP_ENV: this machine's proxies, certificates, … that its steps start with too.
+  const machineEnv: Record<string, string> = { ...pickEnv(env, stepEnv.names) };
   for (const k of MACHINE_ENV) if (env[k] !== undefined) machineEnv[k] = env[k];
   return Object.freeze({
     server,

@@ -7,6 +7,7 @@ import { EXIT, UsageError, writeErr } from '../io.js';
 import { openStore, ottoHome } from '../home.js';
 import { actorName, checkApprovals, drive, parseJobs, type RunExtensions } from './run.js';
 import { parseKeepWorkspaces } from '../keep-workspaces.js';
+import { stepEnvNames } from '../step-env.js';
 import { findRun } from './runs.js';
 import { statusWord } from '../ui/format.js';
 import { sha256 } from '../../plan/index.js';
@@ -21,6 +22,7 @@ interface ContinueOptions {
 
 export async function runResume(id: string, options: ContinueOptions, ext: RunExtensions = {}): Promise<number> {
   const keepWorkspaces = parseKeepWorkspaces();
+  const stepEnv = stepEnvNames();
   const projectDir = process.cwd();
   const store = openStore(projectDir, { create: false });
   try {
@@ -35,7 +37,7 @@ export async function runResume(id: string, options: ContinueOptions, ext: RunEx
     if (!plan) throw new UsageError(`run ${run.id} has no plan to resume`);
     checkApprovals(plan, ext.approve ?? []);
     writeErr(`resuming run ${run.id}`);
-    return await drive(store, run, plan, projectDir, { mode: 'resume', maxJobs: parseJobs(options.jobs, availableParallelism()), keepWorkspaces, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
+    return await drive(store, run, plan, projectDir, { mode: 'resume', maxJobs: parseJobs(options.jobs, availableParallelism()), keepWorkspaces, stepEnv, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true }, ext);
   } finally {
     await store.close();
   }
@@ -43,6 +45,7 @@ export async function runResume(id: string, options: ContinueOptions, ext: RunEx
 
 export async function runRerun(id: string, options: ContinueOptions & { fromFailed?: boolean }, ext: RunExtensions = {}): Promise<number> {
   const keepWorkspaces = parseKeepWorkspaces();
+  const stepEnv = stepEnvNames();
   const projectDir = process.cwd();
   const store = openStore(projectDir, { create: false });
   try {
@@ -71,7 +74,7 @@ export async function runRerun(id: string, options: ContinueOptions & { fromFail
     const run = await createRun(store, { project: old.project, plan, trigger: { ...old.trigger, actor: actorName() }, owner: localOwner(), at: Date.now(), reused, rerunOf: old.id });
     writeErr(`run ${run.id} reruns run ${old.id}${options.fromFailed ? `, reusing ${Object.keys(reused).length} stage${Object.keys(reused).length === 1 ? '' : 's'} that did not fail` : ''}`);
     void dirname;
-    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs: parseJobs(options.jobs, availableParallelism()), keepWorkspaces, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true, reusedWorkspaces }, ext);
+    return await drive(store, run, plan, projectDir, { mode: 'start', maxJobs: parseJobs(options.jobs, availableParallelism()), keepWorkspaces, stepEnv, inPlace: options.inPlace === true, json: options.json === true, quiet: options.quiet === true, reusedWorkspaces }, ext);
   } finally {
     await store.close();
   }

@@ -10,6 +10,7 @@ import type { ContextFlags } from '../../plan/index.js';
 import type { GateHost, CallbackTokens, Notifier, Orchestrator, SecretSource } from '../../engine/index.js';
 import { LocalAgent } from '../../engine/local-agent.js';
 import { parseKeepWorkspaces } from '../keep-workspaces.js';
+import { stepEnvNames } from '../step-env.js';
 import type { Plan } from '../../protocol/plan.js';
 import type { RunRecord, Store } from '../../store/index.js';
 import { displayPath, EXIT, UsageError, useColor, writeErr, writeOut } from '../io.js';
@@ -61,18 +62,19 @@ export function parseJobs(value: string | undefined, fallback: number): number {
 export async function runRun(fileArg: string | undefined, options: RunOptions, ext: RunExtensions = {}): Promise<number> {
   const maxJobs = parseJobs(options.jobs, Math.max(1, availableParallelism()));
   const keepWorkspaces = parseKeepWorkspaces();
+  const stepEnv = stepEnvNames();
   const file = fileArg ?? 'Ottofile';
   // The agent boots (a Node process: ~100 ms) while this process loads the planner and plans; it is
   // first waited for in drive(). Not when the file named is missing: that is an error at once.
   const agent = fileArg === undefined || existsSync(file) ? new LocalAgent({ agentMain: agentMain() }) : undefined;
   try {
-    return await planAndRun(fileArg, file, { maxJobs, keepWorkspaces }, options, ext, agent);
+    return await planAndRun(fileArg, file, { maxJobs, keepWorkspaces, stepEnv }, options, ext, agent);
   } finally {
     await agent?.close();
   }
 }
 
-async function planAndRun(fileArg: string | undefined, file: string, limits: { maxJobs: number; keepWorkspaces: number }, options: RunOptions, ext: RunExtensions, agent: LocalAgent | undefined): Promise<number> {
+async function planAndRun(fileArg: string | undefined, file: string, limits: { maxJobs: number; keepWorkspaces: number; stepEnv: readonly string[] }, options: RunOptions, ext: RunExtensions, agent: LocalAgent | undefined): Promise<number> {
   driveModules().catch(() => undefined); // loaded alongside, for drive() (which reports a failure)
   const [{ diagnosticToJson, renderDiagnostics }, { planFile }, { ContextError }, { inferPipeline }, { assertReadable }, { openStore }, { createRun }, { localOwner }] = await Promise.all([
     import('../../lang/index.js'),
@@ -175,6 +177,8 @@ export interface DriveOptions {
   readonly quiet: boolean;
   /** Finished runs that keep their workspaces (parseKeepWorkspaces). */
   readonly keepWorkspaces: number;
+  /** Variables of otto's environment steps start with too (OTTO_STEP_ENV). */
+  readonly stepEnv: readonly string[];
   readonly reusedWorkspaces?: ReadonlyMap<string, string>;
   /** An agent already started (otto run starts it early); drive closes it. Default: a new one. */
   readonly agent?: LocalAgent;
@@ -248,6 +252,7 @@ export async function drive(store: Store, run: RunRecord, plan: Plan, projectDir
       ...(ext.maskValues ? { maskValues: ext.maskValues } : {}),
       ...(callbacks ? { callbacks } : {}),
       earlierRuns: await earlierRuns(store, run),
+      stepEnv: options.stepEnv,
       // The agent writes step output to the store's log files itself; otto run only indexes it.
       ...(store.logFileFor ? { logFiles: (r: string, s: string, a: number) => store.logFileFor?.(r, s, a) ?? Promise.resolve(undefined) } : {}),
     }),
