@@ -16,6 +16,7 @@ import { Metrics } from './metrics.js';
 import { Scheduler } from './scheduler.js';
 import { Sources } from './source.js';
 import { CronTriggers } from './cron.js';
+import { lockServerState } from './serve-lock.js';
 import { DEFAULT_KEEP_WORKSPACES } from '../engine/workspace-retention.js';
 import { gcDue, startGc } from '../util/gc-schedule.js';
 
@@ -66,6 +67,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { host, port } = parseListen(options.listen);
   const dataDir = resolve(options.dataDir);
   const store = await openServerStore({ ...options, dataDir });
+  const owner = `server@${hostname()}:${process.pid}`;
+  let unlock: () => Promise<void>;
+  try {
+    unlock = await lockServerState(dataDir, store, owner);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   let key: Buffer | undefined;
   const secretKey = (): Buffer => (key ??= loadKey(options.secretKeyFile, true));
   const metrics = new Metrics();
@@ -79,7 +88,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     sources: new Sources(dataDir),
     bus,
     dataDir,
-    owner: `server@${hostname()}:${process.pid}`,
+    owner,
     publicUrl: () => options.publicUrl ?? url,
     secretKey,
     graceMs: options.graceMs,
@@ -118,6 +127,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await dispatcher.close();
       await app.close();
       await scheduler.stop();
+      await unlock();
       await store.close();
     },
   };

@@ -42,6 +42,12 @@ export interface Store {
   setOwner(runId: string, owner: string | null): Promise<void>;
 
   /**
+   * Takes the database's server lock for `owner` (an `otto serve`), held until released or the
+   * process ends: one server drives a database's runs. Stores that only live in a server's data
+   * directory (SQLite) do without; the data directory has its own lock.
+   */
+  holdServerLock?(owner: string): Promise<ServerLock>;
+  /**
    * Where an agent on this machine may write a stage attempt's output itself (StageJob.logFile),
    * when this store keeps output in files: the file, and the offset to write from. appendLogs then
    * only indexes the chunks that say where they were written (WRITTEN_AT in src/protocol/agent.ts).
@@ -104,3 +110,6 @@ export interface Store {
 
   close(): Promise<void>;
 }
+
+/** The outcome of Store.holdServerLock: held (release it when stopping), or who holds it. */
+export type ServerLock = { readonly held: true; release(): Promise<void> } | { readonly held: false; readonly holder: string };

@@ -182,6 +182,8 @@ export interface ServerOptions {
   readonly agentTimeoutS?: number;
   /** More environment for the server process. */
   readonly env?: Record<string, string>;
+  /** More arguments for `otto serve` (e.g. --postgres URL). */
+  readonly args?: readonly string[];
 }
 
 export interface Server {
@@ -270,6 +272,7 @@ export class Env {
     const args = ['serve', '--data', this.dataDir, '--listen', `127.0.0.1:${options.port ?? 0}`];
     if (options.agentTimeoutS !== undefined)
       args.push('--agent-timeout', String(options.agentTimeoutS));
+    args.push(...(options.args ?? []));
     const proc = spawnOtto(args, { ...this.envVars, ...options.env }, this.root);
     this.procs.push(proc);
     const url = await waitFor(

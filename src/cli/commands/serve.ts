@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { newApiToken, ROLES } from '../../server/auth.js';
 import { openServerStore, startServer } from '../../server/serve.js';
+import { ServeLockError } from '../../server/serve-lock.js';
 import { verifyChain } from '../../store/index.js';
 import type { Role } from '../../store/types.js';
 import { defaultKeyFile } from '../../util/secret-box.js';
@@ -57,6 +58,7 @@ export async function runServe(flags: ServeFlags, version: string, extend?: Para
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'EADDRINUSE') throw new UsageError(`cannot listen on ${flags.listen ?? '127.0.0.1:7070'}: the address is in use`, 'choose another with --listen HOST:PORT');
     if (err.message?.startsWith('--listen') || err.message?.startsWith('--graphite')) throw new UsageError(err.message);
+    if (e instanceof ServeLockError) throw new UsageError(e.message, e.help, EXIT.failed);
     throw e;
   }
   writeErr(`otto serve: listening on ${server.url} (data ${dataDir(flags)}${flags.postgres ? ', PostgreSQL' : ''})`);

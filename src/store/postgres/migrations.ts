@@ -194,6 +194,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
 export const ADVISORY_CLASS = 0x6f74746f;
 export const ADVISORY_MIGRATE = 1;
 export const ADVISORY_AUDIT = 2;
+/** Held by the one `otto serve` that drives this database's runs, for as long as it runs. */
+export const ADVISORY_SERVER = 3;
 /** Lock-queue appends take (ADVISORY_LOCK_QUEUE_CLASS, hashtext(lock name)). */
 export const ADVISORY_LOCK_QUEUE_CLASS = ADVISORY_CLASS + 1;
 

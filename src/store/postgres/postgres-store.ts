@@ -9,7 +9,7 @@ import { RUN_PROJECTION_COLUMNS } from '../projection-columns.js';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { planJson, type Plan } from '../../protocol/plan.js';
-import type { CreateRunInput, LockHolder, Store } from '../store.js';
+import type { CreateRunInput, LockHolder, ServerLock, Store } from '../store.js';
 import type {
   AgentJobRecord,
   AgentRecord,
@@ -32,6 +32,7 @@ import type {
 import { auditHash } from '../audit-hash.js';
 import {
   ADVISORY_AUDIT,
+  ADVISORY_SERVER,
   ADVISORY_CLASS,
   ADVISORY_LOCK_QUEUE_CLASS,
   migrate,
@@ -101,7 +102,10 @@ function limitOf(limit: number | undefined, fallback: number | null): number | n
 type Queryable = pg.Pool | pg.PoolClient;
 
 export class PostgresStore implements Store {
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+  ) {}
 
   /** Connects a pool to `url` (a postgres:// connection string) and applies pending migrations. */
   static async connect(
@@ -123,7 +127,32 @@ export class PostgresStore implements Store {
       await pool.end();
       throw e;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, url);
+  }
+
+  /**
+   * A session-level advisory lock on a connection of its own, outside the pool, named after
+   * `owner` (application_name) so that a second server can say which one holds it. It goes with
+   * the connection: a server that dies releases it.
+   */
+  async holdServerLock(owner: string): Promise<ServerLock> {
+    const client = new pg.Client({ connectionString: this.url, application_name: `otto serve ${owner}`.slice(0, 63) });
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [ADVISORY_CLASS, ADVISORY_SERVER]);
+      if (r.rows[0]?.ok === true) return { held: true, release: () => client.end() };
+      const h = await client.query<{ name: string; addr: string | null }>(
+        "SELECT a.application_name AS name, host(a.client_addr) AS addr FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.granted",
+        [ADVISORY_CLASS, ADVISORY_SERVER],
+      );
+      const row = h.rows[0];
+      await client.end();
+      return { held: false, holder: row ? `${row.name || 'a session'}${row.addr ? ` from ${row.addr}` : ''}` : 'another session' };
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
   }
 
   /** The schema version applied (for `otto serve` upgrades and tests). */
