@@ -237,7 +237,8 @@ class Expander {
           for (const n of copy.node.items) add(n, copy.frame);
           continue;
         }
-        const trail = [...frame.trail, { container: id, kind: 'seq' as const, index: items.length }];
+        // concat, not a spread: an array of its own size (src/lang/fit.ts).
+        const trail = frame.trail.concat({ container: id, kind: 'seq' as const, index: items.length });
         items.push(this.node(copy.node, { ...copy.frame, trail }));
       }
     };

@@ -4,6 +4,7 @@ import type { Block, Ident, Setting } from '../ast.js';
 import { didYouMean } from '../../util/suggest.js';
 import { type Cursor, describe } from './cursor.js';
 import { parseValue, startsValue } from './values.js';
+import { fit } from '../fit.js';
 
 export interface Body<T> {
   readonly items: T[];
@@ -43,7 +44,7 @@ export function parseBody<T>(c: Cursor, owner: string, parseItem: (c: Cursor) =>
     }
   }
   const close = c.next();
-  return { items, end: close.end, closed: true };
+  return { items: fit(items), end: close.end, closed: true };
 }
 
 /** `name = value`, with the cursor on the name and `=` next. */

@@ -4,6 +4,7 @@ import type { Ident, Step, StepArg, StepsBlock } from '../ast.js';
 import { type Cursor, describe } from './cursor.js';
 import { parseBody } from './blocks.js';
 import { parseValue, startsValue } from './values.js';
+import { fit } from '../fit.js';
 
 export function parseStepsBlock(c: Cursor): StepsBlock {
   const kw = c.next();
@@ -83,7 +84,7 @@ export function parseStep(c: Cursor): Step {
     c.recover();
   }
   const step: Step = body === undefined
-    ? { kind: 'step', name, args, span: { start: name.span.start, end } }
-    : { kind: 'step', name, args, body, span: { start: name.span.start, end } };
+    ? { kind: 'step', name, args: fit(args), span: { start: name.span.start, end } }
+    : { kind: 'step', name, args: fit(args), body, span: { start: name.span.start, end } };
   return step;
 }

@@ -13,6 +13,7 @@ import type {
 } from '../ast.js';
 import type { Token } from '../tokens.js';
 import { Cursor, describe, listSource } from './cursor.js';
+import { fit } from '../fit.js';
 
 /** Tokens that can start a value. */
 export function startsValue(c: Cursor, t: Token = c.peek): boolean {
@@ -68,7 +69,7 @@ export function parseString(c: Cursor): StringLit {
     }
     if (expr !== undefined) segments.push({ kind: 'interp', expr, span });
   }
-  return { kind: 'string', quote: t.quote ?? 'single', raw: t.text, segments, span: { start: t.start, end: t.end } };
+  return { kind: 'string', quote: t.quote ?? 'single', raw: t.text, segments: fit(segments), span: { start: t.start, end: t.end } };
 }
 
 function parseRef(c: Cursor): RefExpr {
@@ -83,7 +84,7 @@ function parseRef(c: Cursor): RefExpr {
   }
   const first = path[0] as Ident;
   const last = path[path.length - 1] as Ident;
-  return { kind: 'ref', path, span: { start: first.span.start, end: last.span.end } };
+  return { kind: 'ref', path: fit(path), span: { start: first.span.start, end: last.span.end } };
 }
 
 function parseCall(c: Cursor): CallExpr {
@@ -101,7 +102,7 @@ function parseCall(c: Cursor): CallExpr {
   }
   const close = c.expectPunct(')', `to close the arguments of ${callee.name}(`);
   const end = close ? close.end : c.previous.end;
-  return { kind: 'call', callee, args, span: { start: callee.span.start, end } };
+  return { kind: 'call', callee, args: fit(args), span: { start: callee.span.start, end } };
 }
 
 function parseArray(c: Cursor): Value {
