@@ -81,6 +81,8 @@ const sample = mkdtempSync(join(tmpdir(), 'otto-code-cache-'));
 try {
   writeFileSync(join(sample, 'Ottofile'), "pipeline {\n  stage('Sample') {\n    steps { sh 'true' }\n  }\n}\n");
   const env = { ...process.env, OTTO_WRITE_CODE_CACHE: '1', OTTO_HOME: join(sample, '.otto'), NO_COLOR: '1' };
+  // The user's settings for their own runs have no say in the sample's.
+  for (const k of ['OTTO_STEP_ENV', 'OTTO_KEEP_WORKSPACES', 'OTTO_SPAWNER', 'OTTO_DEBUG']) delete env[k];
   const r = spawnSync(join(root, 'bin', 'otto'), ['run', '--quiet'], { cwd: sample, env, encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) console.log(`bundle: no code cache (the sample run failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}); the first command writes one`);
 } finally {
