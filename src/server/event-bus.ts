@@ -1,11 +1,13 @@
-// In-process notifications that a run's log grew, so event streams and log followers wake at
-// once instead of polling. The store stays the source of truth: listeners re-read it.
+// In-process notifications that a run changed or its log grew, so event streams and log followers
+// wake at once instead of polling. The store stays the source of truth: listeners re-read it.
 
 type Listener = () => void;
+/** What changed: the run's events (its state), or only its logs. */
+export type RunChange = 'event' | 'logs';
 
 export class RunBus {
   private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly any = new Set<(runId: string) => void>();
+  private readonly any = new Set<(runId: string, change: RunChange) => void>();
 
   subscribe(runId: string, listener: Listener): () => void {
     let set = this.listeners.get(runId);
@@ -20,13 +22,13 @@ export class RunBus {
     };
   }
 
-  subscribeAll(listener: (runId: string) => void): () => void {
+  subscribeAll(listener: (runId: string, change: RunChange) => void): () => void {
     this.any.add(listener);
     return () => this.any.delete(listener);
   }
 
-  publish(runId: string): void {
+  publish(runId: string, change: RunChange = 'event'): void {
     for (const l of this.listeners.get(runId) ?? []) l();
-    for (const l of this.any) l(runId);
+    for (const l of this.any) l(runId, change);
   }
 }

@@ -107,6 +107,8 @@ export const SUCCESS: Readonly<Record<string, string>> = {
     '200 `{"ok": true, "run", "stage", "decision"}` (`passed` or `failed`)',
   'GET /api/v1/events':
     '200 `text/event-stream`: one message per run event, `id` its sequence number, `event` its type, `data` `{"seq", "type", "at", "data", "run", "stages"}`',
+  'GET /api/v1/events/runs':
+    '200 `text/event-stream`: `event: runs`, `data` `{"runs": [ID, …]}` when runs change (not for log lines); 404 for a project that does not exist',
   'GET /metrics': '200, the Prometheus text format',
   'GET /api/v1/deployments': '200 `{"current", "history"}`',
   'POST /api/v1/hooks/{forge}':

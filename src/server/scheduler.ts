@@ -190,7 +190,7 @@ export class Scheduler {
       notifier: new HttpNotifier({ store, project: project.name, secret: (name, env) => secrets.get(name, env).catch(() => undefined), report: announce }),
       listener: {
         event: () => this.options.bus.publish(run.id),
-        logs: () => this.options.bus.publish(run.id),
+        logs: () => this.options.bus.publish(run.id, 'logs'),
         stages: (records) => {
           // Every event sends every stage: observe each finished attempt once.
           for (const r of records) {

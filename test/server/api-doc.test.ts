@@ -89,6 +89,7 @@ const SAMPLES: Record<string, { url: string; body?: unknown }> = {
     body: { status: 'success' },
   },
   'GET /api/v1/events': { url: '/api/v1/events?run=999' },
+  'GET /api/v1/events/runs': { url: '/api/v1/events/runs?project=nope' },
   'GET /api/v1/agents': { url: '/api/v1/agents' },
   'POST /api/v1/agent/register': {
     url: '/api/v1/agent/register',

@@ -49,6 +49,7 @@ const ROUTES_USED: Array<[string, string]> = [
   ['get', '/api/v1/runs/1'],
   ['get', '/api/v1/runs/1/stages/Build/logs'],
   ['get', '/api/v1/events'],
+  ['get', '/api/v1/events/runs'],
   ['get', '/api/v1/agents'],
   ['post', '/api/v1/hooks/github'],
   ['post', '/api/v1/hooks/gitlab'],
@@ -111,6 +112,36 @@ describe('otto serve with two agents', { timeout: 120_000 }, () => {
     const linux = await viewer.logs(run.id, 'LinuxA');
     assert.match(linux, new RegExp(`workspace ${reEscape(env.root)}/agent-linux-agent/`), linux);
     assert.match(linux, /on linux a/);
+  });
+
+  it("the runs stream says which of a project's runs changed, and only that project's", async () => {
+    const other = env.repo('elsewhere', { Ottofile: "pipeline {\n  stage('Go') {\n    runtime { computer { label = 'general' } }\n    steps { sh 'echo go' }\n  }\n}\n" });
+    await env.project('elsewhere', other);
+    let opened!: () => void;
+    const open = new Promise<void>((r) => (opened = r));
+    let mine = '';
+    const seen = readSse(viewer, '', {
+      path: '/api/v1/events/runs?project=flow',
+      opened,
+      timeoutMs: 60_000,
+      until: (_e, all) => mine !== '' && all.some((x) => (x.data.runs as string[]).includes(mine)),
+    });
+    await open;
+    const theirs = await operator.trigger('elsewhere');
+    runs.push(theirs.id);
+    const created = await operator.trigger('flow');
+    mine = created.id;
+    runs.push(created.id);
+    const events = await seen;
+    assert.ok(events.length > 0 && events.every((e) => e.event === 'runs'), JSON.stringify(events));
+    const ids = new Set(events.flatMap((e) => e.data.runs as string[]));
+    assert.ok(ids.has(created.id), `run ${created.id} in ${[...ids].join(', ')}`);
+    assert.ok(!ids.has(theirs.id), "another project's run is not sent");
+    assert.equal((await viewer.waitRun(created.id)).status, 'succeeded');
+    assert.equal((await viewer.waitRun(theirs.id)).status, 'succeeded');
+    const missing = await viewer.get('/api/v1/events/runs?project=no-such-project');
+    assert.equal(missing.status, 404);
+    assert.match(missing.text, /there is no project 'no-such-project'/);
   });
 
   it('an API trigger naming a sha runs that commit', async () => {

@@ -141,8 +141,9 @@ export interface SseEvent {
 }
 
 /**
- * Reads /api/v1/events?run=ID until `until` holds, the stream has been idle `idleMs`, or
- * `timeoutMs` passed; then closes the connection and returns what arrived.
+ * Reads /api/v1/events?run=ID (or `path`) until `until` holds, the stream has been idle `idleMs`,
+ * or `timeoutMs` passed; then closes the connection and returns what arrived. `opened` is called
+ * once the server has answered.
  */
 export async function readSse(
   api: Api,
@@ -153,6 +154,8 @@ export async function readSse(
     timeoutMs?: number;
     idleMs?: number;
     status?: (s: number) => void;
+    path?: string;
+    opened?: () => void;
   } = {},
 ): Promise<SseEvent[]> {
   const ac = new AbortController();
@@ -165,13 +168,14 @@ export async function readSse(
     idle = setTimeout(() => ac.abort(), options.idleMs);
   };
   try {
-    const res = await fetch(`${api.base}/api/v1/events?run=${runId}`, {
+    const res = await fetch(`${api.base}${options.path ?? `/api/v1/events?run=${runId}`}`, {
       headers: api.headers(
         options.lastEventId !== undefined ? { 'last-event-id': options.lastEventId } : {},
       ),
       signal: ac.signal,
     });
     options.status?.(res.status);
+    options.opened?.();
     if (res.status !== 200 || !res.body) {
       await res.text().catch(() => '');
       return events;

@@ -475,6 +475,39 @@ describe('web UI in Chromium against otto serve and otto agent', { skip: noBrows
     await shot(viewer, 'audit');
   });
 
+  it("a project page shows a run started elsewhere at once, from the server's runs stream, without polling", async () => {
+    const page = operator;
+    // Nothing running: a run's own events would (rightly) reload the list.
+    await waitFor(
+      'no active run of shop',
+      async () => {
+        const r = await env.api('viewer', 'GET', '/api/v1/runs?project=shop&limit=50');
+        return (r.json.runs as Array<{ status: string }>).every((x) => !['queued', 'running', 'waiting'].includes(x.status));
+      },
+      60_000,
+    );
+    const listRequests: string[] = [];
+    page.on('request', (req) => {
+      if (/\/api\/v1\/runs\?/.test(req.url())) listRequests.push(req.url());
+    });
+    const streamOpen = page.waitForResponse((res) => res.url().includes('/api/v1/events/runs?project=shop') && res.status() === 200);
+    await page.goto(`${env.url}/projects/shop`);
+    await page.locator('table.runs tbody tr').first().waitFor();
+    await streamOpen;
+    await sleep(500);
+    listRequests.length = 0;
+    await sleep(3000);
+    assert.deepEqual(listRequests, [], 'no polling while the stream is live');
+    const started = await env.api('operator', 'POST', '/api/v1/projects/shop/runs', {});
+    assert.equal(started.status, 201, JSON.stringify(started.json));
+    const id = started.json.id as string;
+    const t0 = Date.now();
+    await page.locator(`table.runs tr[data-run="${id}"]`).waitFor({ timeout: 5_000 });
+    assert.ok(Date.now() - t0 < 5_000);
+    assert.ok(listRequests.length >= 1 && listRequests.length <= 6, `reloaded on the stream's word: ${listRequests.length} requests`);
+    await env.api('operator', 'POST', `/api/v1/runs/${id}/cancel`);
+  });
+
   it('is readable in dark mode', async () => {
     const page = operator;
     await page.emulateMedia({ colorScheme: 'dark' });

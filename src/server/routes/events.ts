@@ -9,7 +9,64 @@ import { ApiError } from '../errors.js';
 import { loadRun } from './runs.js';
 import { stageView } from './views.js';
 
+/** Runs-changed messages a stream sends at most this often: a busy server's lists refresh, not flood. */
+const RUNS_CHANGED_EVERY_MS = 250;
+
 export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.get<{ Querystring: { project?: string } }>(
+    '/api/v1/events/runs',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Server-sent events saying which runs changed (created, started, a stage or gate moved, finished), for lists to refresh: event `runs`, data `{"runs": [ID, …]}`, at most 4 a second; ?project=NAME for one project',
+        querystring: { type: 'object', properties: { project: { type: 'string', minLength: 1, maxLength: 200 } } },
+      },
+    },
+    async (request, reply) => {
+      await authorize(ctx.store, request, 'viewer');
+      const project = request.query.project;
+      if (project !== undefined && !(await ctx.store.getProject(project))) throw new ApiError('not_found', `there is no project '${project}'`);
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      reply.raw.write(`retry: 1000\n\n`);
+      let closed = false;
+      let pending = new Set<string>();
+      let timer: NodeJS.Timeout | undefined;
+      let last = 0;
+      const flush = (): void => {
+        timer = undefined;
+        if (closed || pending.size === 0) return;
+        last = Date.now();
+        reply.raw.write(`event: runs\ndata: ${JSON.stringify({ runs: [...pending] })}\n\n`);
+        pending = new Set();
+      };
+      // Which project a run is in: looked up once per run (runs never move).
+      const projectOf = new Map<string, Promise<string | undefined>>();
+      const unsubscribe = ctx.bus.subscribeAll((runId, change) => {
+        if (change !== 'event') return; // a log line changes no list
+        void (async () => {
+          if (project !== undefined) {
+            let p = projectOf.get(runId);
+            if (!p) projectOf.set(runId, (p = ctx.store.getRun(runId).then((r) => r?.project)));
+            if ((await p) !== project) return;
+          }
+          pending.add(runId);
+          timer ??= setTimeout(flush, Math.max(0, last + RUNS_CHANGED_EVERY_MS - Date.now()));
+        })();
+      });
+      const keepAlive = setInterval(() => !closed && reply.raw.write(': keep-alive\n\n'), 15_000);
+      await new Promise<void>((resolve) =>
+        request.raw.socket.once('close', () => {
+          closed = true;
+          resolve();
+        }),
+      );
+      clearInterval(keepAlive);
+      if (timer) clearTimeout(timer);
+      unsubscribe();
+      return reply;
+    },
+  );
+
   app.get<{ Querystring: { run?: string; after?: string } }>(
     '/api/v1/events',
     {

@@ -1,5 +1,6 @@
-// Loading data for a page, optionally kept fresh by polling while the tab is visible (lists have
-// no event stream of their own; a run page uses the run's event stream instead).
+// Loading data for a page, optionally kept fresh by polling while the tab is visible (lists of runs
+// reload on the server's runs-changed stream and poll only as a fallback, use-runs-changed.ts; a
+// run page uses the run's event stream instead).
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 

@@ -7,6 +7,7 @@ import { Link, navigate, useLocation, useTitle, withQuery } from '../lib/router.
 import { useSession } from '../lib/session.js';
 import { RUN_STATUSES, TRIGGER_EVENTS } from '../lib/types.js';
 import { useData, useNow } from '../lib/use-data.js';
+import { useRunsChanged } from '../lib/use-runs-changed.js';
 
 const PAGE = 25;
 
@@ -117,11 +118,14 @@ export function ProjectPage({ name }: { name: string }) {
   const history = useRef<(number | null)[]>([]);
   const [triggering, setTriggering] = useState(false);
   const project = useData(() => api.project(name), [api, name]);
+  const reloadRuns = useRef<() => void>(() => undefined);
+  const pollMs = useRunsChanged(api, name, () => reloadRuns.current());
   const runs = useData(
     (signal) => api.runs({ project: name, status, branch, event, before, limit: PAGE }, signal),
     [api, name, status, branch, event, before],
-    { pollMs: 1000 },
+    { pollMs },
   );
+  reloadRuns.current = runs.reload;
   const now = useNow(1000);
   const base = `/projects/${encodeURIComponent(name)}`;
   const setFilter = (key: string, value: string): void => {

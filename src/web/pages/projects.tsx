@@ -4,12 +4,17 @@ import { ErrorBox, Loading, Time } from '../components/common.js';
 import { Status } from '../components/status.js';
 import { Link, useTitle } from '../lib/router.js';
 import { useSession } from '../lib/session.js';
+import { useRef } from 'react';
 import { useData, useNow } from '../lib/use-data.js';
+import { useRunsChanged } from '../lib/use-runs-changed.js';
 
 export function ProjectsPage() {
   useTitle('Projects');
   const { api } = useSession();
-  const { data, error } = useData(() => api.projects(), [api], { pollMs: 1000 });
+  const reload = useRef<() => void>(() => undefined);
+  const pollMs = useRunsChanged(api, undefined, () => reload.current());
+  const { data, error, reload: reloadProjects } = useData(() => api.projects(), [api], { pollMs });
+  reload.current = reloadProjects;
   const now = useNow(5000);
   return (
     <main id="main">
