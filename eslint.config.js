@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/web/**', 'coverage/**', 'test-output/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/web/**', 'coverage/**', 'test-output/**', '.otto/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
