@@ -6,7 +6,9 @@ import type { Store } from '../../store/store.js';
 import { EventLog } from '../event-log.js';
 
 export function newCallbackToken(): { token: string; hash: string } {
-  const token = randomBytes(24).toString('base64url');
+  // A prefix, so that no token starts with '-': `otto callback TOKEN` would read one as an option
+  // (one token in 64 did, and the command refused it).
+  const token = `cb_${randomBytes(24).toString('base64url')}`;
   return { token, hash: hashToken(token) };
 }
 
