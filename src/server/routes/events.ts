@@ -46,7 +46,11 @@ export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
         void (async () => {
           if (project !== undefined) {
             let p = projectOf.get(runId);
-            if (!p) projectOf.set(runId, (p = ctx.store.getRun(runId).then((r) => r?.project)));
+            if (!p) {
+              projectOf.set(runId, (p = ctx.store.getRun(runId).then((r) => r?.project)));
+              // A stream may stay open for days: remember the most recent runs only.
+              if (projectOf.size > 1000) projectOf.delete(projectOf.keys().next().value as string);
+            }
             if ((await p) !== project) return;
           }
           pending.add(runId);
