@@ -289,8 +289,9 @@ export class MessageReader {
     const file = this.logFileOf(frame.jobId);
     const chunks = frame.chunks.map((c) => {
       const fields = { seq: c.seq, step: c.step, stream: c.stream };
-      // Only a job given a log file has chunks with `at`; one without a file cannot be read back.
-      if (c.at !== undefined) return writtenChunk<LogChunk>(fields, { path: file ?? '/nonexistent', offset: c.at, length: c.bytes });
+      // Only a job given a log file has chunks with `at`. Were one to come without, the store
+      // refuses it naming this path (SqliteStore.appendLogs), rather than it being lost unseen.
+      if (c.at !== undefined) return writtenChunk<LogChunk>(fields, { path: file ?? '(no log file was given to this job)', offset: c.at, length: c.bytes });
       const chunk = withTextBytes<LogChunk>(fields, bytes.subarray(at, at + c.bytes));
       at += c.bytes;
       return chunk;

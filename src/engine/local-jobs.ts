@@ -28,12 +28,12 @@ export interface LocalJobsOptions {
   readonly callbacks?: CallbackTokens;
   /** The runs a rerun carries stages over from, newest first (their artifacts stay fetchable). */
   readonly earlierRuns?: readonly string[];
+  /** Variables of this process's environment that steps start with too (OTTO_STEP_ENV). */
+  readonly stepEnv?: readonly string[];
   /**
    * Where the agent may write a stage attempt's output itself (Store.logFileFor): the local agent
    * shares this machine's filesystem with the store.
    */
-  /** Variables of this process's environment that steps start with too (OTTO_STEP_ENV). */
-  readonly stepEnv?: readonly string[];
   readonly logFiles?: (runId: string, stage: string, attempt: number) => Promise<{ path: string; offset: number } | undefined>;
 }
 

@@ -7,8 +7,8 @@
 //   {"type":"logs","jobId":"…","bytes":N,"chunks":[{"seq":1,"step":0,"stream":"stdout","bytes":n1},…]}\n
 //   <N bytes: each chunk's text as UTF-8, in chunk order, n1 + n2 + … = N; no separator after>
 // A chunk the agent wrote to the job's log file itself (StageJob.logFile) has `"at":OFFSET` in the
-// header and none of its bytes follow. Every other message is still one JSON line. The types below stay the in-memory shape on both sides
-// (a chunk's `text` is rebuilt from its bytes).
+// header and none of its bytes follow. Every other message is still one JSON line. The types below
+// stay the in-memory shape on both sides (a chunk's `text` is rebuilt from its bytes, or its file).
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Op, PlanRuntime } from './plan.js';

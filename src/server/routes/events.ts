@@ -1,7 +1,7 @@
 // Server-sent events: every change of a run, its stages and its gates, numbered by the run's event
 // sequence so a client that reconnects with Last-Event-ID misses nothing.
 
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fromStored, RunMachine } from '../../engine/index.js';
 import { authorize } from '../auth.js';
 import type { ServerContext } from '../context.js';
@@ -26,17 +26,15 @@ export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
       await authorize(ctx.store, request, 'viewer');
       const project = request.query.project;
       if (project !== undefined && !(await ctx.store.getProject(project))) throw new ApiError('not_found', `there is no project '${project}'`);
-      reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      reply.raw.write(`retry: 1000\n\n`);
-      let closed = false;
+      const stream = openStream(request, reply);
       let pending = new Set<string>();
       let timer: NodeJS.Timeout | undefined;
       let last = 0;
       const flush = (): void => {
         timer = undefined;
-        if (closed || pending.size === 0) return;
+        if (pending.size === 0) return;
         last = Date.now();
-        reply.raw.write(`event: runs\ndata: ${JSON.stringify({ runs: [...pending] })}\n\n`);
+        stream.write(`event: runs\ndata: ${JSON.stringify({ runs: [...pending] })}\n\n`);
         pending = new Set();
       };
       // Which project a run is in: looked up once per run (runs never move).
@@ -47,7 +45,8 @@ export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
           if (project !== undefined) {
             let p = projectOf.get(runId);
             if (!p) {
-              projectOf.set(runId, (p = ctx.store.getRun(runId).then((r) => r?.project)));
+              // A store that fails to answer drops this message, not the server (the lists' slow poll catches up).
+              projectOf.set(runId, (p = ctx.store.getRun(runId).then((r) => r?.project, () => undefined)));
               // A stream may stay open for days: remember the most recent runs only.
               if (projectOf.size > 1000) projectOf.delete(projectOf.keys().next().value as string);
             }
@@ -57,14 +56,7 @@ export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
           timer ??= setTimeout(flush, Math.max(0, last + RUNS_CHANGED_EVERY_MS - Date.now()));
         })();
       });
-      const keepAlive = setInterval(() => !closed && reply.raw.write(': keep-alive\n\n'), 15_000);
-      await new Promise<void>((resolve) =>
-        request.raw.socket.once('close', () => {
-          closed = true;
-          resolve();
-        }),
-      );
-      clearInterval(keepAlive);
+      await stream.closed;
       if (timer) clearTimeout(timer);
       unsubscribe();
       return reply;
@@ -87,12 +79,10 @@ export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
       const run = await loadRun(ctx, runId);
       const header = request.headers['last-event-id'];
       const after = Number((Array.isArray(header) ? header[0] : header) ?? request.query.after ?? 0) || 0;
-      reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      reply.raw.write(`retry: 1000\n\n`);
+      const stream = openStream(request, reply);
       // The machine folds the log so each message can say which stages changed and how.
       const machine = new RunMachine();
       let seq = 0;
-      let closed = false;
       let busy = false;
       let again = false;
       const send = async (): Promise<void> => {
@@ -111,7 +101,7 @@ export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
               const changed = machine.takeChanged(run.id);
               if (e.seq <= after) continue;
               const data = { seq: e.seq, type: e.type, at: new Date(e.at).toISOString(), data: redact(e.type, e.data), run: { id: run.id, status: machine.status, message: machine.message }, stages: changed.map(stageView) };
-              if (!closed) reply.raw.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`);
+              stream.write(`id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`);
             }
           } while (again);
         } finally {
@@ -119,22 +109,39 @@ export function eventRoutes(app: FastifyInstance, ctx: ServerContext): void {
         }
       };
       await send();
-      const unsubscribe = ctx.bus.subscribe(run.id, () => void send());
-      const keepAlive = setInterval(() => !closed && reply.raw.write(': keep-alive\n\n'), 15_000);
-      const poll = setInterval(() => void send(), 1000);
-      await new Promise<void>((resolve) =>
-        // The socket, not the request: a request's own 'close' fires as soon as it has been read.
-        request.raw.socket.once('close', () => {
-          closed = true;
-          resolve();
-        }),
-      );
-      clearInterval(keepAlive);
+      // A read that fails is tried again on the next wake-up or tick, and never takes the server down.
+      const sendLater = (): void => void send().catch(() => undefined);
+      const unsubscribe = ctx.bus.subscribe(run.id, sendLater);
+      const poll = setInterval(sendLater, 1000);
+      await stream.closed;
       clearInterval(poll);
       unsubscribe();
       return reply;
     },
   );
+}
+
+/**
+ * Starts a server-sent event stream on `reply`: its headers, the retry hint and a keep-alive comment
+ * every 15 s. `write` sends while the client is there; `closed` settles when the client's socket
+ * closes (the socket, not the request: a request's own 'close' fires as soon as it has been read).
+ */
+function openStream(request: FastifyRequest, reply: FastifyReply): { write(text: string): void; readonly closed: Promise<void> } {
+  reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  reply.raw.write('retry: 1000\n\n');
+  let open = true;
+  const write = (text: string): void => {
+    if (open) reply.raw.write(text);
+  };
+  const keepAlive = setInterval(() => write(': keep-alive\n\n'), 15_000);
+  const closed = new Promise<void>((resolve) =>
+    request.raw.socket.once('close', () => {
+      open = false;
+      clearInterval(keepAlive);
+      resolve();
+    }),
+  );
+  return { write, closed };
 }
 
 /**
